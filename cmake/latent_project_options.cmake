@@ -1,0 +1,26 @@
+# Flags for latent's own targets (tests, benchmarks, examples). Set per target through an
+# INTERFACE library, never through the global CMAKE_CXX_FLAGS variables.
+add_library(latent_project_options INTERFACE)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(latent_project_options INTERFACE -Wall -Wextra -Wpedantic)
+  if(LATENT_WERROR)
+    target_compile_options(latent_project_options INTERFACE -Werror)
+  endif()
+  if(LATENT_SANITIZE)
+    target_compile_options(latent_project_options INTERFACE
+      -fsanitize=${LATENT_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    target_link_options(latent_project_options INTERFACE -fsanitize=${LATENT_SANITIZE} -fno-sanitize-recover=all)
+    # Tells the statistical tests to use smaller sample sizes (same tolerances scale with them).
+    target_compile_definitions(latent_project_options INTERFACE LATENT_SANITIZER_BUILD=1)
+  endif()
+endif()
+if(LATENT_OPENMP)
+  find_package(OpenMP REQUIRED)
+  target_link_libraries(latent_project_options INTERFACE OpenMP::OpenMP_CXX)
+endif()
+
+# Benchmarks and examples: -O3 -march=native unless LATENT_NATIVE is OFF.
+add_library(latent_native_options INTERFACE)
+if(LATENT_NATIVE AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(latent_native_options INTERFACE -O3 -march=native)
+endif()

@@ -1,0 +1,45 @@
+// latent/core/traits.hpp: scalar traits shared by every header.
+#pragma once
+
+#include <Eigen/Core>
+#include <type_traits>
+
+namespace Eigen {
+// Forward declaration so that latent can recognize AutoDiffScalar without making every
+// user include <unsupported/Eigen/AutoDiff>.
+template <typename DerivativeType>
+class AutoDiffScalar;
+}  // namespace Eigen
+
+namespace latent {
+
+/// True for Eigen::AutoDiffScalar<...> (any derivative type).
+template <class T>
+struct is_autodiff : std::false_type {};
+template <class D>
+struct is_autodiff<Eigen::AutoDiffScalar<D>> : std::true_type {};
+template <class T>
+inline constexpr bool is_autodiff_v = is_autodiff<std::decay_t<T>>::value;
+
+/// The scalar type of an Eigen expression.
+template <class Derived>
+using scalar_t = typename Eigen::internal::traits<std::decay_t<Derived>>::Scalar;
+
+/// The value of a scalar as a double: the scalar itself, or the value of an AutoDiffScalar
+/// (recursively, so nested AutoDiffScalars work). Used by checks and messages only.
+template <class T>
+inline double value_of(const T& x) {
+  if constexpr (is_autodiff_v<T>) {
+    return value_of(x.value());
+  } else {
+    static_assert(std::is_arithmetic<T>::value,
+                  "latent::value_of: the scalar must be arithmetic or an Eigen::AutoDiffScalar");
+    return static_cast<double>(x);
+  }
+}
+
+/// Plain (evaluated) array type with the shape of an expression.
+template <class Derived>
+using plain_array_t = typename std::decay_t<Derived>::PlainObject;
+
+}  // namespace latent
