@@ -3,4 +3,5 @@
 
 #include "latent/core/check.hpp"
 #include "latent/core/constants.hpp"
+#include "latent/core/math.hpp"
 #include "latent/core/traits.hpp"

@@ -100,7 +100,7 @@ inline void check_each(const char* function, const char* name,
 // Values (std::domain_error)
 
 /// Throws std::domain_error unless the scalar is finite.
-template <class T, std::enable_if_t<!std::is_base_of<Eigen::EigenBase<T>, T>::value, int> = 0>
+template <class T, enable_if_scalar_t<T> = 0>
 inline void check_finite(const char* function, const char* name, const T& x) {
   const double v = value_of(x);
   if (!std::isfinite(v)) detail::throw_domain(function, name, detail::format_value(v), "finite");
@@ -113,7 +113,7 @@ inline void check_finite(const char* function, const char* name,
 }
 
 /// Throws std::domain_error unless the scalar is finite and > 0.
-template <class T, std::enable_if_t<!std::is_base_of<Eigen::EigenBase<T>, T>::value, int> = 0>
+template <class T, enable_if_scalar_t<T> = 0>
 inline void check_positive(const char* function, const char* name, const T& x) {
   const double v = value_of(x);
   if (!(v > 0) || !std::isfinite(v))
@@ -127,7 +127,7 @@ inline void check_positive(const char* function, const char* name,
 }
 
 /// Throws std::domain_error unless the scalar is finite and >= 0.
-template <class T, std::enable_if_t<!std::is_base_of<Eigen::EigenBase<T>, T>::value, int> = 0>
+template <class T, enable_if_scalar_t<T> = 0>
 inline void check_nonnegative(const char* function, const char* name, const T& x) {
   const double v = value_of(x);
   if (!(v >= 0) || !std::isfinite(v))
@@ -142,7 +142,7 @@ inline void check_nonnegative(const char* function, const char* name,
 
 /// Throws std::domain_error unless lo <= x <= hi (closed interval; NaN fails).
 template <class T, class L, class H,
-          std::enable_if_t<!std::is_base_of<Eigen::EigenBase<T>, T>::value, int> = 0>
+          enable_if_scalar_t<T> = 0>
 inline void check_in_range(const char* function, const char* name, const T& x, const L& lo,
                            const H& hi) {
   const double v = value_of(x);
@@ -164,7 +164,7 @@ inline void check_in_range(const char* function, const char* name,
 }
 
 /// Throws std::domain_error unless 0 <= x <= 1.
-template <class T, std::enable_if_t<!std::is_base_of<Eigen::EigenBase<T>, T>::value, int> = 0>
+template <class T, enable_if_scalar_t<T> = 0>
 inline void check_probability(const char* function, const char* name, const T& x) {
   const double v = value_of(x);
   if (!(v >= 0 && v <= 1))

@@ -38,6 +38,14 @@ inline double value_of(const T& x) {
   }
 }
 
+/// True for Eigen dense/sparse objects and expressions (anything derived from EigenBase).
+template <class T>
+inline constexpr bool is_eigen_v = std::is_base_of<Eigen::EigenBase<std::decay_t<T>>, std::decay_t<T>>::value;
+
+/// SFINAE guard for scalar overloads that must not capture Eigen objects.
+template <class T>
+using enable_if_scalar_t = std::enable_if_t<!is_eigen_v<T>, int>;
+
 /// Plain (evaluated) array type with the shape of an expression.
 template <class Derived>
 using plain_array_t = typename std::decay_t<Derived>::PlainObject;
