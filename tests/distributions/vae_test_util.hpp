@@ -1,0 +1,86 @@
+// Test helpers shared by the VAE-side tests (distributions, divergences, objectives):
+// gradients of a scalar function of several arrays by Eigen::AutoDiffScalar and by central
+// finite differences, for comparison with latent's analytic vector-Jacobian products.
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <initializer_list>
+#include <vector>
+
+#include <Eigen/Core>
+#include <unsupported/Eigen/AutoDiff>
+
+namespace vae_test {
+
+using ad = Eigen::AutoDiffScalar<Eigen::VectorXd>;
+using arr = Eigen::ArrayXXd;
+using ad_arr = Eigen::Array<ad, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// Lifts double arrays to AutoDiffScalar arrays whose derivative vectors index every
+/// coefficient of every input, in order.
+inline std::vector<ad_arr> ad_vars(const std::vector<arr>& in) {
+  Eigen::Index n = 0;
+  for (const auto& a : in) n += a.size();
+  std::vector<ad_arr> out;
+  Eigen::Index k = 0;
+  for (const auto& a : in) {
+    ad_arr v(a.rows(), a.cols());
+    for (Eigen::Index i = 0; i < a.size(); ++i) v(i) = ad(a(i), n, k++);
+    out.push_back(v);
+  }
+  return out;
+}
+
+/// Splits the derivative vector of an AD scalar back into arrays shaped like the inputs.
+inline std::vector<arr> ad_grads(const ad& y, const std::vector<arr>& in) {
+  std::vector<arr> out;
+  Eigen::Index k = 0;
+  for (const auto& a : in) {
+    arr g(a.rows(), a.cols());
+    for (Eigen::Index i = 0; i < a.size(); ++i) {
+      g(i) = y.derivatives().size() ? y.derivatives()(k) : 0.0;
+      ++k;
+    }
+    out.push_back(g);
+  }
+  return out;
+}
+
+/// Central finite differences of a scalar function of several double arrays.
+inline std::vector<arr> fd_grads(const std::function<double(const std::vector<arr>&)>& f,
+                                 const std::vector<arr>& in, double h = 1e-6) {
+  std::vector<arr> out;
+  for (std::size_t a = 0; a < in.size(); ++a) {
+    arr g(in[a].rows(), in[a].cols());
+    for (Eigen::Index i = 0; i < in[a].size(); ++i) {
+      auto p = in, m = in;
+      p[a](i) += h;
+      m[a](i) -= h;
+      g(i) = (f(p) - f(m)) / (2 * h);
+    }
+    out.push_back(g);
+  }
+  return out;
+}
+
+/// A D x B array from a list of B columns of length D.
+template <class S = double>
+inline Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic> from_cols(
+    std::initializer_list<std::initializer_list<double>> cols) {
+  const Eigen::Index b = static_cast<Eigen::Index>(cols.size());
+  const Eigen::Index d = static_cast<Eigen::Index>(cols.begin()->size());
+  Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic> out(d, b);
+  Eigen::Index j = 0;
+  for (const auto& c : cols) {
+    Eigen::Index i = 0;
+    for (double v : c) out(i++, j) = S(v);
+    ++j;
+  }
+  return out;
+}
+
+/// Max absolute difference.
+inline double max_abs_diff(const arr& a, const arr& b) { return (a - b).abs().maxCoeff(); }
+
+}  // namespace vae_test
