@@ -36,7 +36,46 @@ def gaussian():
     print("KL(q || p) per sample:", td.kl_divergence(q, p).sum(-1).tolist())
 
 
-SECTIONS = {"gaussian": gaussian}
+def likelihoods():
+    # Bernoulli from logits (columns of D = 3, B = 2), exact at +-100.
+    bx = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    bl = torch.tensor([[100.0, -100.0, 2.5], [100.0, -100.0, -0.3]])
+    b = td.Bernoulli(logits=bl).log_prob(bx)
+    print("bernoulli elementwise:", [[repr(v) for v in r] for r in b.tolist()])
+    print("bernoulli per sample:", b.sum(-1).tolist())
+    # torch rounds x l - softplus(l) at l = +-100 to -0.0; the exact value is -log1p(e^-100).
+    import mpmath
+    mpmath.mp.dps = 50
+    print("exact -log1p(exp(-100)):", mpmath.nstr(-mpmath.log1p(mpmath.exp(-100)), 17))
+    print("exact 100 + log1p(exp(-100)) - 200 term:", mpmath.nstr(-100 - mpmath.log1p(mpmath.exp(-100)), 17))
+    # Categorical from logits: K = 4 classes, B = 3 columns, labels 2, 0, 3.
+    cl = torch.tensor([[0.1, 2.0, -1.0, 0.5], [50.0, -50.0, 0.0, 1.0], [-3.0, -3.0, -3.0, 4.0]])
+    print("categorical per sample:", td.Categorical(logits=cl).log_prob(torch.tensor([2, 0, 3])).tolist())
+    # Gaussian with fixed sigma = 0.5 on the X / MU fixture.
+    g = td.Normal(torch.tensor(MU), 0.5).log_prob(torch.tensor(X)).sum(-1)
+    print("gaussian fixed sigma=0.5 per sample:", g.tolist())
+
+
+# Discretized Gaussian (Ho et al. 2020 eq. 13) with mpmath at 50 digits: (x, mean, log_var).
+DISC = [(-1.0, 0.0, 0.0), (1.0, 0.2, -2.0), (0.5, 0.5, -10.0), (-1.0 + 2 * 37 / 255, 0.1, -1.0),
+        (1.0, -5.0, -9.210340371976182), (-1.0, 0.9, -6.0), (0.2, -0.8, -7.824046010856292),
+        (-1.0 + 2 * 200 / 255, -0.3, 1.5)]
+
+
+def discretized():
+    import mpmath
+    mpmath.mp.dps = 50
+    for x, m, lv in DISC:
+        x, m, lv = mpmath.mpf(x), mpmath.mpf(m), mpmath.mpf(lv)
+        s = mpmath.exp(lv / 2)
+        lo = -mpmath.inf if x < -0.999 else (x - mpmath.mpf(1) / 255 - m) / s
+        hi = mpmath.inf if x > 0.999 else (x + mpmath.mpf(1) / 255 - m) / s
+        # Upper tails by symmetry, so that no digits cancel.
+        p = mpmath.ncdf(-lo) - mpmath.ncdf(-hi) if lo > 0 else mpmath.ncdf(hi) - mpmath.ncdf(lo)
+        print("discretized", float(x), float(m), float(lv), "log p =", mpmath.nstr(mpmath.log(p), 17))
+
+
+SECTIONS = {"gaussian": gaussian, "likelihoods": likelihoods, "discretized": discretized}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(SECTIONS)

@@ -208,3 +208,38 @@ TEST_CASE("diag_gaussian analytic VJPs match AutoDiffScalar and finite differenc
           Approx(1 + std::log(2 * M_PI)));
   }
 }
+
+TEMPLATE_TEST_CASE("diag_gaussian sample draws from the right distribution", "[diag_gaussian][stat]",
+                   float, double) {
+  using S = TestType;
+#ifdef LATENT_SANITIZER_BUILD
+  const Eigen::Index n = 20000;
+#else
+  const Eigen::Index n = 200000;
+#endif
+  latent::philox4x32 engine(42);
+  // One coordinate, n columns: mean 1.5, variance e^{-1}.
+  const latent::array_xx<S> mu = latent::array_xx<S>::Constant(1, n, S(1.5));
+  const latent::array_xx<S> lv = latent::array_xx<S>::Constant(1, n, S(-1));
+  latent::diag_gaussian<S> q(mu, lv);
+  const latent::array_xx<S> z = latent::sample(q, engine);
+  const double m = z.template cast<double>().mean();
+  const double v = (z.template cast<double>() - m).square().mean();
+  const double var = std::exp(-1.0);
+  // Standard errors: sqrt(var / n) for the mean, var * sqrt(2 / n) for the variance.
+  CHECK(std::abs(m - 1.5) < 5 * std::sqrt(var / double(n)));
+  CHECK(std::abs(v - var) < 5 * var * std::sqrt(2.0 / double(n)));
+  // Fresh noise on each call, same noise for the same seed.
+  const latent::array_xx<S> z2 = latent::sample(q, engine);
+  CHECK((z2 - z).abs().maxCoeff() > 0);
+  latent::philox4x32 again(42);
+  CHECK((latent::diag_gaussian_sample(mu, lv, again) - z).abs().maxCoeff() == 0);
+  latent::standard_normal<S> p(2);
+  const latent::array_xx<S> e = latent::sample(p, n / 2, engine);
+  CHECK(e.rows() == 2);
+  CHECK(std::abs(e.template cast<double>().mean()) < 5 / std::sqrt(double(n)));
+  CHECK_THROWS_WITH(latent::sample(p, -1, engine),
+                    Contains("latent::sample(standard_normal): cols = -1, but must be non-negative"));
+  CHECK_THROWS_WITH(latent::diag_gaussian_sample(mu, lv.leftCols(3), engine),
+                    Contains("latent::diag_gaussian_sample: mean is 1 x"));
+}

@@ -19,6 +19,7 @@
 #include "latent/core/check.hpp"
 #include "latent/core/constants.hpp"
 #include "latent/core/traits.hpp"
+#include "latent/random/noise.hpp"
 
 namespace latent {
 
@@ -68,6 +69,17 @@ inline auto diag_gaussian_rsample(const Eigen::ArrayBase<DM>& mean,
   check_same_shape("latent::diag_gaussian_rsample", "mean", mean, "log_var", log_var);
   check_same_shape("latent::diag_gaussian_rsample", "mean", mean, "eps", eps);
   return mean.derived() + (S(0.5) * log_var.derived()).exp() * eps.derived();
+}
+
+/// Draws \f$z = \mu + \sigma\varepsilon\f$ with fresh noise \f$\varepsilon \sim \mathcal N(0, I)\f$
+/// from `engine`; equal to diag_gaussian_rsample(mean, log_var, randn_like(mean, engine)).
+/// Returns an evaluated D x B array.
+template <class DM, class DL>
+inline array_xx<scalar_t<DM>> diag_gaussian_sample(const Eigen::ArrayBase<DM>& mean,
+                                                   const Eigen::ArrayBase<DL>& log_var,
+                                                   philox4x32& engine) {
+  check_same_shape("latent::diag_gaussian_sample", "mean", mean, "log_var", log_var);
+  return diag_gaussian_rsample(mean, log_var, randn_like(mean, engine));
 }
 
 /// Vector-Jacobian product of diag_gaussian_rsample: for an upstream gradient
@@ -279,6 +291,12 @@ inline auto rsample(const diag_gaussian<S>& q, const Eigen::ArrayBase<DE>& eps) 
   return diag_gaussian_rsample(q.mean(), q.log_var(), eps);
 }
 
+/// Sample with fresh noise from `engine`. Returns an evaluated D x B array.
+template <class S>
+inline array_xx<S> sample(const diag_gaussian<S>& q, philox4x32& engine) {
+  return diag_gaussian_sample(q.mean(), q.log_var(), engine);
+}
+
 /// Per-sample log-density of each column of x (x must have dim() rows). Returns an
 /// evaluated 1 x B row.
 template <class S, class DX>
@@ -305,6 +323,16 @@ template <class S, class DE>
 inline const DE& rsample(const standard_normal<S>& p, const Eigen::ArrayBase<DE>& eps) {
   check_rows("latent::rsample(standard_normal)", "eps", eps, p.dim());
   return eps.derived();
+}
+
+/// `cols` independent draws (a dim() x cols array) from `engine`. Returns an evaluated array.
+template <class S>
+inline array_xx<S> sample(const standard_normal<S>& p, Eigen::Index cols, philox4x32& engine) {
+  if (cols < 0) {
+    throw std::invalid_argument("latent::sample(standard_normal): cols = " + std::to_string(cols) +
+                                ", but must be non-negative");
+  }
+  return randn<array_xx<S>>(p.dim(), cols, engine);
 }
 
 }  // namespace latent
