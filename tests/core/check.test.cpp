@@ -139,4 +139,8 @@ TEST_CASE("values are printed exactly (shortest round-trip)", "[core][check]") {
   CHECK(latent::detail::format_value(1.0 / 3.0) == "0.3333333333333333");
   CHECK(latent::detail::format_value(-0.0) == "-0");
   CHECK(latent::detail::format_value(1e300) == "1e+300");
+  // Subnormals print (found by the core_math fuzzer: std::stod threw out_of_range on them).
+  CHECK(latent::detail::format_value(5e-324) == "4.94066e-324");
+  CHECK_THROWS_WITH(latent::check_positive("latent::f", "x", -5e-324),
+                    "latent::f: x is -4.94066e-324, but must be positive and finite");
 }

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -36,7 +37,8 @@ inline std::string format_value(double v) {
     std::ostringstream os;
     os.precision(precision);
     os << v;
-    if (std::stod(os.str()) == v) return os.str();
+    // strtod, not stod: stod throws out_of_range on subnormals.
+    if (std::strtod(os.str().c_str(), nullptr) == v) return os.str();
   }
   std::ostringstream os;
   os.precision(17);
