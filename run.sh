@@ -64,7 +64,7 @@ case "$cmd" in
     "$dir/examples/demo" "$out"
     ;;
   test)
-    ensure_packages "${base_packages[@]}" catch2 libbenchmark-dev
+    ensure_packages "${base_packages[@]}" catch2 libbenchmark-dev libopenmpi-dev openmpi-bin
     dir="${BUILD_DIR:-build/test}"
     configure "$dir"
     say "building latent, its tests, examples and benchmarks in $dir"
