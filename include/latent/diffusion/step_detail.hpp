@@ -1,0 +1,142 @@
+// latent/diffusion/step_detail.hpp: machinery shared by ddpm_step and ddim_step (private).
+//
+// A reverse step is   out = k_0 * g(a_x x_t + a_m m) + k_x x_t + k_m m + noise_term
+// where m is the model output, g is the identity, a clamp, or a per-column dynamic
+// threshold, and noise_term is absent, a scalar times noise, or an element-wise std times
+// noise. Without g the whole step collapses to out = c_x x_t + c_m m + noise_term: one fused
+// Eigen assignment.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#include "latent/core/check.hpp"
+#include "latent/core/traits.hpp"
+
+namespace latent {
+namespace diffusion_detail {
+
+struct no_noise {};
+
+/// How x0_hat is post-processed before it enters the mean.
+struct x0_transform {
+  bool clip = false;
+  double clip_range = 1.0;
+  bool threshold = false;
+  double ratio = 0.995;
+  double max_value = 1.0;
+};
+
+inline void check_x0_transform(const char* fn, const x0_transform& tr) {
+  if (tr.clip) check_positive(fn, "clip_sample_range", tr.clip_range);
+  if (tr.threshold) {
+    if (!(tr.ratio > 0 && tr.ratio <= 1))
+      detail::throw_domain(fn, "dynamic_thresholding_ratio", detail::format_value(tr.ratio),
+                           "in (0, 1]");
+    if (!(tr.max_value >= 1) || !std::isfinite(tr.max_value))
+      detail::throw_domain(fn, "sample_max_value", detail::format_value(tr.max_value),
+                           "finite and >= 1");
+  }
+}
+
+template <class A, class B>
+inline bool same_storage(const A& a, const B& b) {
+  if constexpr (bool(int(std::decay_t<A>::Flags) & Eigen::DirectAccessBit) &&
+                bool(int(std::decay_t<B>::Flags) & Eigen::DirectAccessBit)) {
+    const auto* pa = reinterpret_cast<const char*>(a.data());
+    const auto* pb = reinterpret_cast<const char*>(b.data());
+    const auto na = sizeof(*a.data()) * std::size_t(a.size());
+    const auto nb = sizeof(*b.data()) * std::size_t(b.size());
+    return pa < pb + nb && pb < pa + na;
+  } else {
+    (void)a;
+    (void)b;
+    return false;
+  }
+}
+
+/// Validates that out can serve as scratch for thresholding (contiguous columns, no alias).
+template <class Out, class X, class M>
+inline void check_threshold_scratch(const char* fn, const Out& out, const X& x, const M& m) {
+  if constexpr (!bool(int(Out::Flags) & Eigen::DirectAccessBit)) {
+    detail::throw_shape(fn, "dynamic thresholding needs an output with direct access "
+                            "(a plain array, a Map or a block of columns)");
+  } else {
+    if (out.innerStride() != 1)
+      detail::throw_shape(fn, "dynamic thresholding needs an output with contiguous columns");
+    if (same_storage(out, x) || same_storage(out, m))
+      detail::throw_shape(fn, "with dynamic thresholding, out must not alias x_t or the model "
+                              "output (it is used as scratch)");
+  }
+}
+
+/// torch.quantile(v, q) with linear interpolation, computed in place (reorders v).
+template <class S>
+inline S quantile_in_place(S* v, Eigen::Index n, double q) {
+  const double pos = q * double(n - 1);
+  const auto lo = static_cast<Eigen::Index>(std::floor(pos));
+  const Eigen::Index hi = std::min<Eigen::Index>(lo + 1, n - 1);
+  const double frac = pos - double(lo);
+  std::nth_element(v, v + lo, v + n);
+  const S v_lo = v[lo];
+  if (hi == lo || frac == 0) return v_lo;
+  const S v_hi = *std::min_element(v + lo + 1, v + n);
+  return v_lo + S(frac) * (v_hi - v_lo);
+}
+
+/// out = k0 * g(ax x + am m) + kx x + km m + noise_term, as described at the top. All
+/// checks are done by the caller; this only writes.
+template <class OutDerived, class X, class M, class NoiseTerm>
+inline void assign_step(const Eigen::ArrayBase<OutDerived>& out_base, const X& x, const M& m,
+                        double ax, double am, double k0, double kx, double km,
+                        const x0_transform& tr, const NoiseTerm& noise_term) {
+  using S = typename OutDerived::Scalar;
+  OutDerived& out = const_cast<OutDerived&>(out_base.derived());
+  constexpr bool has_noise = !std::is_same<NoiseTerm, no_noise>::value;
+  if (tr.threshold) {
+    if constexpr (bool(int(OutDerived::Flags) & Eigen::DirectAccessBit)) {
+      const Eigen::Index n = out.rows();
+      for (Eigen::Index j = 0; j < out.cols(); ++j) {
+        auto col = out.col(j);
+        col = (S(ax) * x.col(j) + S(am) * m.col(j)).abs();
+        S s = quantile_in_place(&col.coeffRef(0), n, tr.ratio);
+        // s = clamp(s, 1, sample_max_value); x0 -> clamp(x0, -s, s) / s (Saharia et al. 2022)
+        if (s < S(1)) s = S(1);
+        if (s > S(tr.max_value)) s = S(tr.max_value);
+        const S inv_s = S(1) / s;
+        const auto x0 = (S(ax) * x.col(j) + S(am) * m.col(j)).max(-s).min(s) * inv_s;
+        if constexpr (has_noise) {
+          col = S(k0) * x0 + S(kx) * x.col(j) + S(km) * m.col(j) + noise_term.col(j);
+        } else {
+          col = S(k0) * x0 + S(kx) * x.col(j) + S(km) * m.col(j);
+        }
+      }
+    }
+    return;
+  }
+  if (tr.clip) {
+    const S r = S(tr.clip_range);
+    const auto x0 = (S(ax) * x + S(am) * m).max(-r).min(r);
+    if constexpr (has_noise) {
+      out = S(k0) * x0 + S(kx) * x + S(km) * m + noise_term;
+    } else {
+      out = S(k0) * x0 + S(kx) * x + S(km) * m;
+    }
+    return;
+  }
+  // No transform: k0 (ax x + am m) + kx x + km m, folded in double.
+  const S cx = S(k0 * ax + kx), cm = S(k0 * am + km);
+  if constexpr (has_noise) {
+    out = cx * x + cm * m + noise_term;
+  } else {
+    out = cx * x + cm * m;
+  }
+}
+
+}  // namespace diffusion_detail
+}  // namespace latent
