@@ -15,6 +15,7 @@
 #include <Eigen/Core>
 
 #include "latent/core/check.hpp"
+#include "latent/diffusion/posterior.hpp"
 #include "latent/diffusion/predictions.hpp"
 #include "latent/diffusion/schedule.hpp"
 #include "latent/diffusion/step_detail.hpp"

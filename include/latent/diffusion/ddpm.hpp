@@ -109,13 +109,6 @@ inline x0_transform ddpm_transform(const char* fn, const ddpm_options& o) {
   return tr;
 }
 
-template <class X, class M, class Out>
-inline void check_step_shapes(const char* fn, const X& x, const M& m, const Out& out) {
-  check_non_empty(fn, "x_t", x);
-  check_same_shape(fn, "x_t", x, "model_output", m);
-  check_same_shape(fn, "x_t", x, "out", out);
-}
-
 /// Shared body of the fixed-variance DDPM steps; `draw` returns the noise expression.
 template <class DerivedX, class DerivedM, class DerivedOut, class Draw>
 inline void ddpm_fixed(const char* fn, const noise_schedule& schedule, const ddpm_options& o,

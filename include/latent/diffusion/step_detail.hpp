@@ -75,6 +75,13 @@ inline void check_threshold_scratch(const char* fn, const Out& out, const X& x, 
   }
 }
 
+template <class X, class M, class Out>
+inline void check_step_shapes(const char* fn, const X& x, const M& m, const Out& out) {
+  check_non_empty(fn, "x_t", x);
+  check_same_shape(fn, "x_t", x, "model_output", m);
+  check_same_shape(fn, "x_t", x, "out", out);
+}
+
 /// torch.quantile(v, q) with linear interpolation, computed in place (reorders v).
 template <class S>
 inline S quantile_in_place(S* v, Eigen::Index n, double q) {
