@@ -10,12 +10,11 @@
 #include <Eigen/Core>
 
 #include "latent/core/traits.hpp"
+#include "latent/random/noise_kernels.hpp"
 #include "latent/random/philox.hpp"
 
 namespace latent {
 namespace detail {
-
-enum class noise_kind { normal, uniform };
 
 /// The real type behind a scalar: float, double, or the (recursive) value type of an
 /// AutoDiffScalar.
@@ -30,94 +29,21 @@ struct noise_real<S, std::enable_if_t<is_autodiff_v<S>>> {
 template <class S>
 using noise_real_t = typename noise_real<S>::type;
 
-/// Elements per chunk: a chunk is 16 consecutive Philox blocks (64 words); a float element
-/// uses one word, a double element two.
-template <class T>
-inline constexpr int chunk_elems = sizeof(T) == 4 ? 64 : 32;
-inline constexpr int chunk_blocks = 16;
-
-inline constexpr float two_m24f = 5.9604644775390625e-08f;    // 2^-24
-inline constexpr float two_m25f = 2.98023223876953125e-08f;   // 2^-25
-inline constexpr double two_m52 = 2.220446049250313080847263336181640625e-16;
-inline constexpr double two_m53 = 1.1102230246251565404236316680908203125e-16;
-
-/// Public float uniform from one word: 24 bits, u = max(k 2^-24, 2^-25) in (0, 1).
-inline float uniform_f(std::uint32_t w) noexcept {
-  const float u = static_cast<float>(static_cast<std::int32_t>(w >> 8)) * two_m24f;
-  return u < two_m25f ? two_m25f : u;
-}
-/// Public double uniform from two words: 52 bits, u = max(k 2^-52, 2^-53) in (0, 1).
-inline double uniform_d(std::uint32_t lo, std::uint32_t hi) noexcept {
-  const std::uint64_t v = (static_cast<std::uint64_t>(hi) << 32) | lo;
-  const double u = static_cast<double>(v >> 12) * two_m52;
-  return u < two_m53 ? two_m53 : u;
-}
-
-/// Box-Muller (Box & Muller 1958): z0 = R cos(theta), z1 = R sin(theta) with
-/// R = sqrt(-2 log u1), theta = 2 pi u2. Reference (scalar, libm) version.
-inline void box_muller_f(std::uint32_t wr, std::uint32_t wa, float& z0, float& z1) noexcept {
-  // u1 in (0, 1]: 31 random bits, never 0, so |z| <= sqrt(64 log 2) = 6.66.
-  const float u1 =
-      static_cast<float>(static_cast<std::int32_t>(wr >> 1)) * 4.656612873077392578125e-10f +
-      2.3283064365386962890625e-10f;
-  const double r = std::sqrt(-2.0 * std::log(static_cast<double>(u1)));
-  const double theta = 6.283185307179586476925286766559 * static_cast<double>(wa >> 8) * 5.9604644775390625e-08;
-  z0 = static_cast<float>(r * std::cos(theta));
-  z1 = static_cast<float>(r * std::sin(theta));
-}
-inline void box_muller_d(std::uint64_t vr, std::uint64_t va, double& z0, double& z1) noexcept {
-  const double u1 = 1.0 - static_cast<double>(vr >> 12) * two_m52;  // (0, 1]
-  const double r = std::sqrt(-2.0 * std::log(u1));
-  const double theta = 6.283185307179586476925286766559 * static_cast<double>(va >> 12) * two_m52;
-  z0 = r * std::cos(theta);
-  z1 = r * std::sin(theta);
-}
-
-/// Value of element `i` (linear index in the expression's storage order) of the noise drawn
-/// from block range starting at `base`. Pure function of (key, stream, base, i).
-template <class T, noise_kind Kind>
-inline T noise_value(std::uint32_t k0, std::uint32_t k1, std::uint64_t stream, std::uint64_t base,
-                     std::uint64_t i) noexcept {
-  constexpr std::uint64_t E = chunk_elems<T>;
-  const std::uint64_t c = i / E;
-  const unsigned e = static_cast<unsigned>(i % E);
-  const unsigned k = e / 16, j = e % 16;
-  const std::uint64_t b = base + c * chunk_blocks + j;
-  const auto w = philox4x32_block<10>(
-      {static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(b >> 32),
-       static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)},
-      {k0, k1});
-  if constexpr (std::is_same<T, float>::value) {
-    if constexpr (Kind == noise_kind::uniform) {
-      return uniform_f(w[k]);
-    } else {
-      float z0, z1;
-      box_muller_f(w[(k / 2) * 2], w[(k / 2) * 2 + 1], z0, z1);
-      return (k % 2) ? z1 : z0;
-    }
-  } else {
-    if constexpr (Kind == noise_kind::uniform) {
-      return uniform_d(w[2 * k], w[2 * k + 1]);
-    } else {
-      double z0, z1;
-      box_muller_d((static_cast<std::uint64_t>(w[1]) << 32) | w[0],
-                   (static_cast<std::uint64_t>(w[3]) << 32) | w[2], z0, z1);
-      return k ? z1 : z0;
-    }
-  }
-}
-
-/// Nullary functor behind the noise expressions.
+/// Nullary functor behind the noise expressions: the parameters of one reserved counter range.
+/// Eigen evaluates it through the chunk-caching evaluator at the end of this file; the call
+/// operators (one chunk per call, slow) exist for completeness and give the same values.
 template <class T, noise_kind Kind, bool RowMajor>
 struct noise_op {
   static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value,
                 "latent noise: the real scalar must be float or double");
-  std::uint32_t k0 = 0, k1 = 0;
-  std::uint64_t stream = 0, base = 0;
+  noise_params params;
   Eigen::Index inner = 0;  // rows (column-major) or cols (row-major)
 
   T operator()(Eigen::Index i) const noexcept {
-    return noise_value<T, Kind>(k0, k1, stream, base, static_cast<std::uint64_t>(i));
+    alignas(64) T buf[chunk_elems<T>];
+    const auto u = static_cast<std::uint64_t>(i);
+    noise_chunk<T, Kind>(params, u / chunk_elems<T>, buf);
+    return buf[u % chunk_elems<T>];
   }
   T operator()(Eigen::Index row, Eigen::Index col) const noexcept {
     return (*this)(RowMajor ? row * inner + col : col * inner + row);
@@ -159,7 +85,10 @@ inline void check_noise_shape(const char* function, Eigen::Index rows, Eigen::In
       (fixed_cols != Eigen::Dynamic && cols != fixed_cols)) {
     throw std::invalid_argument(std::string(function) + ": the shape " + std::to_string(rows) +
                                 " x " + std::to_string(cols) +
-                                " does not match the fixed-size type");
+                                " does not match the fixed-size type " +
+                                std::to_string(fixed_rows == Eigen::Dynamic ? rows : fixed_rows) +
+                                " x " +
+                                std::to_string(fixed_cols == Eigen::Dynamic ? cols : fixed_cols));
   }
 }
 
@@ -170,11 +99,7 @@ inline auto make_noise(const char* function, Eigen::Index rows, Eigen::Index col
   using T = noise_real_t<typename Plain::Scalar>;
   check_noise_shape(function, rows, cols, Plain::RowsAtCompileTime, Plain::ColsAtCompileTime);
   noise_op<T, Kind, (Plain::Flags & Eigen::RowMajorBit) != 0> f;
-  const auto key = engine.key();
-  f.k0 = key[0];
-  f.k1 = key[1];
-  f.stream = engine.stream();
-  f.base = engine.reserve(blocks_for<T>(rows * cols));
+  f.params = noise_params(engine.seed(), engine.stream(), engine.reserve(blocks_for<T>(rows * cols)));
   f.inner = (Plain::Flags & Eigen::RowMajorBit) ? cols : rows;
   xpr noise(rows, cols, f);
   if constexpr (is_autodiff_v<typename Plain::Scalar>) {
@@ -234,11 +159,71 @@ inline auto rand_uniform_like(const Eigen::DenseBase<Derived>& x, philox4x32& en
       "latent::rand_uniform_like", x.rows(), x.cols(), engine);
 }
 
+namespace detail {
+
+/// True when `out` is one contiguous run of memory in its storage order.
+template <class Derived>
+inline bool is_contiguous(const Eigen::DenseBase<Derived>& out) {
+  if constexpr ((Derived::Flags & Eigen::DirectAccessBit) != 0) {
+    const Derived& d = out.derived();
+    return d.innerStride() == 1 && (d.outerSize() <= 1 || d.outerStride() == d.innerSize());
+  } else {
+    return false;
+  }
+}
+
+/// Below this many elements a fill stays on one thread (the OpenMP fork costs ~1-5 us).
+inline constexpr Eigen::Index parallel_threshold = Eigen::Index(1) << 17;
+
+/// Writes chunks [0, n) of `p` straight into `data` (no cache), in parallel under OpenMP.
+/// Every chunk is a pure function of (p, chunk), so any split gives identical bits.
+template <class T, noise_kind Kind>
+inline void fill_contiguous(const noise_params& p, T* data, Eigen::Index n) {
+  constexpr Eigen::Index E = chunk_elems<T>;
+  constexpr Eigen::Index SE = E * super_chunks;
+  const Eigen::Index supers = n / SE;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (n >= parallel_threshold)
+#endif
+  for (Eigen::Index c = 0; c < supers; ++c) {
+    noise_chunks<T, Kind, backend_native, super_chunks>(
+        p, static_cast<std::uint64_t>(c * super_chunks), data + c * SE);
+  }
+  const Eigen::Index full = n / E;
+  for (Eigen::Index c = supers * super_chunks; c < full; ++c) {
+    noise_chunk<T, Kind>(p, static_cast<std::uint64_t>(c), data + c * E);
+  }
+  if (full * E < n) {
+    alignas(64) T buf[E];
+    noise_chunk<T, Kind>(p, static_cast<std::uint64_t>(full), buf);
+    for (Eigen::Index i = full * E; i < n; ++i) data[i] = buf[i - full * E];
+  }
+}
+
+template <noise_kind Kind, class Derived>
+inline void fill_noise(const char* function, Eigen::DenseBase<Derived>& out, philox4x32& engine) {
+  using S = typename Derived::Scalar;
+  using T = noise_real_t<S>;
+  if constexpr (std::is_same<S, T>::value && (Derived::Flags & Eigen::DirectAccessBit) != 0 &&
+                (Derived::Flags & Eigen::LvalueBit) != 0) {
+    if (is_contiguous(out)) {
+      const noise_params p(engine.seed(), engine.stream(), engine.reserve(blocks_for<T>(out.size())));
+      fill_contiguous<T, Kind>(p, out.derived().data(), out.size());
+      return;
+    }
+  }
+  out.derived() = make_noise<plain_array_t<Derived>, Kind>(function, out.rows(), out.cols(), engine);
+}
+
+}  // namespace detail
+
 /// Writes standard normals into `out` (any writable Eigen object, e.g. a Map or a block);
-/// identical to `out = randn_like(out, engine)`. Allocates nothing. Writes an output.
+/// identical to `out = randn_like(out, engine)`. Contiguous float/double outputs are written
+/// chunk by chunk without a cache, in parallel when compiled with OpenMP (bit-identical to one
+/// thread). Allocates nothing. Writes an output.
 template <class Derived>
 inline void fill_randn(Eigen::DenseBase<Derived>& out, philox4x32& engine) {
-  out.derived() = randn_like(out, engine);
+  detail::fill_noise<detail::noise_kind::normal>("latent::fill_randn", out, engine);
 }
 template <class Derived>
 inline void fill_randn(Eigen::DenseBase<Derived>&& out, philox4x32& engine) {
@@ -248,7 +233,7 @@ inline void fill_randn(Eigen::DenseBase<Derived>&& out, philox4x32& engine) {
 /// Allocates nothing. Writes an output.
 template <class Derived>
 inline void fill_rand_uniform(Eigen::DenseBase<Derived>& out, philox4x32& engine) {
-  out.derived() = rand_uniform_like(out, engine);
+  detail::fill_noise<detail::noise_kind::uniform>("latent::fill_rand_uniform", out, engine);
 }
 template <class Derived>
 inline void fill_rand_uniform(Eigen::DenseBase<Derived>&& out, philox4x32& engine) {
@@ -261,11 +246,74 @@ namespace Eigen {
 namespace internal {
 template <class T, latent::detail::noise_kind Kind, bool RowMajor>
 struct functor_traits<latent::detail::noise_op<T, Kind, RowMajor>> {
-  enum { Cost = 200, PacketAccess = false, IsRepeatable = true };
+  enum { Cost = 10 * NumTraits<T>::MulCost, PacketAccess = true, IsRepeatable = true };
 };
 template <class T, latent::detail::noise_kind Kind, bool RowMajor>
 struct functor_has_linear_access<latent::detail::noise_op<T, Kind, RowMajor>> {
   enum { ret = 1 };
 };
+
+/// Evaluator of latent's noise expressions. It caches one chunk (64 floats or 32 doubles,
+/// 16 Philox blocks computed in SIMD lanes): coeff(i) and packet(i) compute the chunk holding i
+/// if it is not the cached one and read from the cache. The value at i depends only on the
+/// reserved counter range and i, never on the order or the block split of the evaluation.
+template <class T, latent::detail::noise_kind Kind, bool RowMajor, class Plain>
+struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>>
+    : evaluator_base<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>> {
+  using XprType = CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>;
+  using PlainClean = typename internal::remove_all<Plain>::type;
+  using CoeffReturnType = T;
+  // The cache holds one super-chunk: 4 chunks, 256 floats or 128 doubles.
+  static constexpr Index E = latent::detail::chunk_elems<T> * latent::detail::super_chunks;
+  enum {
+    CoeffReadCost = functor_traits<latent::detail::noise_op<T, Kind, RowMajor>>::Cost,
+    Flags = evaluator<PlainClean>::Flags & (HereditaryBits | LinearAccessBit | PacketAccessBit),
+    Alignment = AlignedMax
+  };
+
+  explicit evaluator(const XprType& x) : m_params(x.functor().params), m_inner(x.functor().inner) {}
+  evaluator(const evaluator& o) : evaluator_base<XprType>(), m_params(o.m_params), m_inner(o.m_inner) {}
+
+  EIGEN_STRONG_INLINE T coeff(Index i) const {
+    const Index c = i / E;
+    fetch(c);
+    return m_cache[i - c * E];
+  }
+  EIGEN_STRONG_INLINE T coeff(Index row, Index col) const {
+    return coeff(RowMajor ? row * m_inner + col : col * m_inner + row);
+  }
+  template <int LoadMode, typename PacketType>
+  EIGEN_STRONG_INLINE PacketType packet(Index i) const {
+    constexpr Index P = unpacket_traits<PacketType>::size;
+    const Index c = i / E;
+    const Index o = i - c * E;
+    if (EIGEN_PREDICT_TRUE(o + P <= E)) {
+      fetch(c);
+      return ploadu<PacketType>(m_cache + o);
+    }
+    alignas(64) T tmp[P];
+    for (Index k = 0; k < P; ++k) tmp[k] = coeff(i + k);
+    return ploadu<PacketType>(tmp);
+  }
+  template <int LoadMode, typename PacketType>
+  EIGEN_STRONG_INLINE PacketType packet(Index row, Index col) const {
+    return packet<LoadMode, PacketType>(RowMajor ? row * m_inner + col : col * m_inner + row);
+  }
+
+ private:
+  EIGEN_STRONG_INLINE void fetch(Index c) const {
+    if (EIGEN_PREDICT_FALSE(c != m_chunk)) {
+      latent::detail::noise_chunks<T, Kind, latent::detail::backend_native,
+                                   latent::detail::super_chunks>(
+          m_params, static_cast<std::uint64_t>(c) * latent::detail::super_chunks, m_cache);
+      m_chunk = c;
+    }
+  }
+  latent::detail::noise_params m_params;
+  Index m_inner;
+  mutable Index m_chunk = -1;
+  alignas(64) mutable T m_cache[E] = {};
+};
+
 }  // namespace internal
 }  // namespace Eigen
