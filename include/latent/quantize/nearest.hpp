@@ -6,10 +6,11 @@
 //
 // The distances are computed through the expansion
 //     ||z - e_k||^2 = ||z||^2 - 2 e_k^T z + ||e_k||^2
-// with one matrix product (Eigen's GEMM) for the cross term, blocked over the codes and the
-// batch so that each K_block x B_block tile of scores stays in cache and is reduced to a
-// per-column argmin before the next tile is computed: the K x B distance matrix is never
-// materialized.
+// with one matrix product (Eigen's GEMM) for the cross term -2 E^T z, blocked over the codes
+// and the batch so that each K_block x B_block tile stays in cache and is reduced to a
+// per-column argmin (with ||e_k||^2 added on the fly, inside the vectorized min) before the
+// next tile is computed: the K x B distance matrix is never materialized, and ||z||^2, constant
+// per column, never enters the argmin.
 //
 // Tie semantics (the part that is easy to get wrong). The expansion rounds differently from
 // the direct sum of squared differences: two codes at exactly the same distance (e.g. two
@@ -218,25 +219,27 @@ inline void nearest_codes_core(const char* function,
     }
     for (Eigen::Index k0 = 0; k0 < k; k0 += kb_max) {
       const Eigen::Index kc = std::min(kb_max, k - k0);
-      auto tile = ws.tile.topLeftCorner(kc, bc);
-      // score(k, b) = ||e_k||^2 - 2 e_k^T z_b; GEMM accumulates onto the broadcast norms.
-      tile = ws.code_sqnorm.segment(k0, kc).replicate(1, bc);
-      tile.noalias() += (V(-2) * e.middleCols(k0, kc).transpose()) * z.middleCols(b0, bc);
+      // cross(k, b) = -2 e_k^T z_b by GEMM (the factor -2 is exact); the score
+      // s_k = ||e_k||^2 + cross(k, b) is formed on the fly, fused into the reductions below.
+      Eigen::Map<Eigen::Matrix<V, Eigen::Dynamic, Eigen::Dynamic>> tile(ws.tile.data(), kc, bc);
+      tile.noalias() = (V(-2) * e.middleCols(k0, kc).transpose()) * z.middleCols(b0, bc);
+      const auto en = ws.code_sqnorm.segment(k0, kc);
+      const V* en_data = ws.code_sqnorm.data() + k0;
       for (Eigen::Index j = 0; j < bc; ++j) {
-        const V* s = tile.col(j).data();
-        const V m = tile.col(j).minCoeff();
+        const V* p = tile.col(j).data();
+        const V m = (en + tile.col(j)).minCoeff();
         const V old_min = ws.min_score[j];
         const V mg = ws.margin[j];
         if (m > old_min + mg) continue;  // nothing in this block can be the minimizer
         const V thresh = std::min(old_min, m) + mg;
         Eigen::Index count = 0;
-        for (Eigen::Index i = 0; i < kc; ++i) count += (s[i] <= thresh) ? 1 : 0;
+        for (Eigen::Index i = 0; i < kc; ++i) count += (en_data[i] + p[i] <= thresh) ? 1 : 0;
         const bool old_in = ws.best_index[j] >= 0 && ws.best_score[j] <= thresh;
         if (count == 1 && !old_in) {
           Eigen::Index i = 0;
-          while (!(s[i] <= thresh)) ++i;
+          while (!(en_data[i] + p[i] <= thresh)) ++i;
           ws.best_index[j] = k0 + i;
-          ws.best_score[j] = s[i];
+          ws.best_score[j] = en_data[i] + p[i];
           ws.best_direct[j] = std::numeric_limits<V>::quiet_NaN();
         } else if (count > 0) {
           // Near-tie: rank the candidates by the direct distance, lowest index first.
@@ -251,13 +254,14 @@ inline void nearest_codes_core(const char* function,
             ws.best_index[j] = -1;
           }
           for (Eigen::Index i = 0; i < kc; ++i) {
-            if (!(s[i] <= thresh)) continue;
+            const V si = en_data[i] + p[i];
+            if (!(si <= thresh)) continue;
             const V dd = direct_squared_distance(zc, e.col(k0 + i).data(), d);
             ++ws.direct_distances;
             if (ws.best_index[j] < 0 || dd < ws.best_direct[j]) {
               ws.best_index[j] = k0 + i;
               ws.best_direct[j] = dd;
-              ws.best_score[j] = s[i];
+              ws.best_score[j] = si;
             }
           }
         }
@@ -459,13 +463,11 @@ inline Eigen::Matrix<scalar_t<DZ>, Eigen::Dynamic, Eigen::Dynamic> squared_dista
   M out(codebook.cols(), z.cols());
   const Eigen::Matrix<S, Eigen::Dynamic, 1> en = em.colwise().squaredNorm().transpose();
   const Eigen::Matrix<S, 1, Eigen::Dynamic> zn = zm.colwise().squaredNorm();
-  out = en.replicate(1, z.cols());
-  out.noalias() += (S(-2) * em.transpose()) * zm;
+  out.noalias() = (S(-2) * em.transpose()) * zm;
   for (Eigen::Index j = 0; j < out.cols(); ++j) {
+    out.col(j).array() += en.array() + zn[j];
     for (Eigen::Index i = 0; i < out.rows(); ++i) {
-      S v = out(i, j) + zn[j];
-      if (detail::real_value(v) < 0) v = S(0);
-      out(i, j) = v;
+      if (detail::real_value(out(i, j)) < 0) out(i, j) = S(0);
     }
   }
   return out;
