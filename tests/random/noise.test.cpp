@@ -20,59 +20,65 @@ using latent::philox4x32;
 using latent::detail::noise_kind;
 
 // ---- plain scalar reference (independent of noise_kernels.hpp) -----------------------------
-// Element e = 16 k + j of chunk c uses Philox block base + 16 c + j (see docs/random.md).
-std::array<std::uint32_t, 4> ref_block(const philox4x32& e, std::uint64_t base, std::uint64_t i,
-                                       int per_chunk, unsigned& k) {
-  const std::uint64_t c = i / static_cast<std::uint64_t>(per_chunk);
-  const unsigned el = static_cast<unsigned>(i % static_cast<std::uint64_t>(per_chunk));
+// Float element e = 16 k + j of chunk c uses word k of Philox block base + 16 c + j.
+// Double element e = 8 k + m of chunk c uses V = word k of block 2m+1 << 32 | word k of block 2m.
+std::uint32_t ref_word_f(const philox4x32& e, std::uint64_t base, std::uint64_t i, unsigned word_of_k(unsigned), unsigned& k) {
+  const std::uint64_t c = i / 64;
+  const unsigned el = static_cast<unsigned>(i % 64);
   k = el / 16;
-  return e.block(base + 16 * c + el % 16);
+  return e.block(base + 16 * c + el % 16)[word_of_k(k)];
+}
+std::uint64_t ref_word_d(const philox4x32& e, std::uint64_t base, std::uint64_t c, unsigned m, unsigned k) {
+  const auto lo = e.block(base + 16 * c + 2 * m)[k];
+  const auto hi = e.block(base + 16 * c + 2 * m + 1)[k];
+  return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 
 float ref_uniform_f(const philox4x32& e, std::uint64_t base, std::uint64_t i) {
   unsigned k;
-  const auto w = ref_block(e, base, i, 64, k);
-  const double u = std::ldexp(static_cast<double>(w[k] >> 8), -24);
+  const std::uint32_t w = ref_word_f(e, base, i, [](unsigned kk) { return kk; }, k);
+  const double u = std::ldexp(static_cast<double>(w >> 8), -24);
   return static_cast<float>(u == 0 ? std::ldexp(1.0, -25) : u);
 }
 double ref_uniform_d(const philox4x32& e, std::uint64_t base, std::uint64_t i) {
-  unsigned k;
-  const auto w = ref_block(e, base, i, 32, k);
-  const std::uint64_t v = (static_cast<std::uint64_t>(w[2 * k + 1]) << 32) | w[2 * k];
+  const unsigned el = static_cast<unsigned>(i % 32);
+  const std::uint64_t v = ref_word_d(e, base, i / 32, el % 8, el / 8);
   const double u = std::ldexp(static_cast<double>(v >> 12), -52);
   return u == 0 ? std::ldexp(1.0, -53) : u;
 }
-// cos (k_is_sin = false) or sin of 2 pi m / 2^bits, with the exact quadrant split of the
-// argument so that the result is relatively accurate even next to a zero of cos or sin.
-long double ref_cos_sin(std::uint64_t m, int bits, bool want_sin) {
-  const std::uint64_t quarter = 1ull << (bits - 2);
-  std::uint64_t q = (m + quarter / 2) >> (bits - 2);
-  const long double r = std::ldexp(static_cast<long double>(m) - static_cast<long double>(q * quarter), -(bits - 2));
-  const long double phi = 1.57079632679489661923132169163975144L * r;
-  const long double s = std::sin(phi), c = std::cos(phi);
-  q &= 3;
-  if (want_sin) return q == 0 ? s : q == 1 ? c : q == 2 ? -s : -c;
-  return q == 0 ? c : q == 1 ? -s : q == 2 ? -c : s;
+
+// cos or sin of the angle coded by the top `bits` bits of a word of width `width`: sign of cos,
+// sign of sin, swap bit, then m; phi = pi/2 (2m + 1) / 2^(bits - 1), in (0, pi/4).
+long double ref_cos_sin(std::uint64_t word, int width, int bits, bool want_sin) {
+  const bool neg_c = (word >> (width - 1)) & 1, neg_s = (word >> (width - 2)) & 1;
+  const bool swap = (word >> (width - 3)) & 1;
+  const std::uint64_t m = (word >> (width - bits)) & ((1ull << (bits - 3)) - 1);
+  const long double phi = 1.57079632679489661923132169163975144L *
+                          std::ldexp(static_cast<long double>(2 * m + 1), -(bits - 1));
+  long double c = std::cos(phi), s = std::sin(phi);
+  if (swap) std::swap(c, s);
+  if (neg_c) c = -c;
+  if (neg_s) s = -s;
+  return want_sin ? s : c;
 }
 
 // Box-Muller from the documented uniforms, evaluated in long double.
 float ref_normal_f(const philox4x32& e, std::uint64_t base, std::uint64_t i) {
   unsigned k;
-  const auto w = ref_block(e, base, i, 64, k);
-  const std::uint32_t wr = w[(k / 2) * 2], wa = w[(k / 2) * 2 + 1];
+  const std::uint32_t wr = ref_word_f(e, base, i, [](unsigned kk) { return (kk / 2) * 2; }, k);
+  const std::uint32_t wa = ref_word_f(e, base, i, [](unsigned kk) { return (kk / 2) * 2 + 1; }, k);
   const float u1 = static_cast<float>(static_cast<std::int32_t>(wr >> 1)) * std::ldexp(1.0f, -31) +
                    std::ldexp(1.0f, -32);
   const long double r = std::sqrt(-2.0L * std::log(static_cast<long double>(u1)));
-  return static_cast<float>(r * ref_cos_sin(wa >> 8, 24, k % 2 == 1));
+  return static_cast<float>(r * ref_cos_sin(wa, 32, 24, k % 2 == 1));
 }
 double ref_normal_d(const philox4x32& e, std::uint64_t base, std::uint64_t i) {
-  unsigned k;
-  const auto w = ref_block(e, base, i, 32, k);
-  const std::uint64_t vr = (static_cast<std::uint64_t>(w[1]) << 32) | w[0];
-  const std::uint64_t va = (static_cast<std::uint64_t>(w[3]) << 32) | w[2];
+  const unsigned el = static_cast<unsigned>(i % 32), k = el / 8, m = el % 8;
+  const std::uint64_t vr = ref_word_d(e, base, i / 32, m, (k / 2) * 2);
+  const std::uint64_t va = ref_word_d(e, base, i / 32, m, (k / 2) * 2 + 1);
   const long double u1 = 1.0L - std::ldexp(static_cast<long double>(vr >> 12), -52);
   const long double r = std::sqrt(-2.0L * std::log(u1));
-  return static_cast<double>(r * ref_cos_sin(va >> 12, 52, k == 1));
+  return static_cast<double>(r * ref_cos_sin(va, 64, 52, k % 2 == 1));
 }
 
 template <class T>
@@ -98,9 +104,11 @@ std::int64_t ulp_distance(T a, T b) {
   return d < 0 ? -d : d;
 }
 
-// Largest ulp distance between the native kernels and the reference over n elements.
+// Largest ulp distance between the native kernels and the reference over n elements; `within2`
+// receives the fraction of elements within 2 ulp.
 template <class T>
-std::int64_t max_ulp_vs_reference(noise_kind kind, std::uint64_t seed, Eigen::Index n) {
+std::int64_t max_ulp_vs_reference(noise_kind kind, std::uint64_t seed, Eigen::Index n,
+                                  double* within2 = nullptr) {
   philox4x32 e(seed, 3);
   using A = Eigen::Array<T, Eigen::Dynamic, 1>;
   const std::uint64_t base = e.offset();
@@ -114,6 +122,7 @@ std::int64_t max_ulp_vs_reference(noise_kind kind, std::uint64_t seed, Eigen::In
     worst = std::max(worst, d);
   }
   UNSCOPED_INFO("ulp histogram 0/1/2/3+: " << hist[0] << " " << hist[1] << " " << hist[2] << " " << hist[3]);
+  if (within2) *within2 = static_cast<double>(n - hist[3]) / static_cast<double>(n);
   return worst;
 }
 
@@ -124,17 +133,21 @@ TEMPLATE_TEST_CASE("uniforms are bit-identical to the scalar reference", "[rando
   CHECK(max_ulp_vs_reference<TestType>(noise_kind::uniform, 2024, 100003) == 0);
 }
 
-TEMPLATE_TEST_CASE("normals are within 2 ulp of exact Box-Muller on the same bits", "[random][noise]",
+TEMPLATE_TEST_CASE("normals are within 3 ulp of exact Box-Muller on the same bits", "[random][noise]",
                    float, double) {
-  // Reference: Box-Muller in long double from the documented uniforms, rounded once.
+  // Reference: Box-Muller in long double from the documented uniforms, rounded once. The
+  // kernels round ~6 times (log, sqrt, polynomial, product): measured max 3 ulp, with more
+  // than 99.9% of the values within 2 ulp (0.03% at 3 ulp in float, 0.008% in double).
 #if defined(LATENT_SANITIZER_BUILD)
   const Eigen::Index n = 20000;
 #else
   const Eigen::Index n = 1000000;
 #endif
-  const std::int64_t worst = max_ulp_vs_reference<TestType>(noise_kind::normal, 99, n);
+  double within2 = 0;
+  const std::int64_t worst = max_ulp_vs_reference<TestType>(noise_kind::normal, 99, n, &within2);
   INFO("max ulp distance " << worst);
-  CHECK(worst <= 2);
+  CHECK(worst <= 3);
+  CHECK(within2 >= 0.999);
 }
 
 TEST_CASE("golden values: first normals and uniform bits of seed 42, stream 0", "[random][noise]") {
@@ -144,7 +157,7 @@ TEST_CASE("golden values: first normals and uniform bits of seed 42, stream 0", 
   const Eigen::ArrayXf u = latent::rand_uniform<Eigen::ArrayXf>(4, e);
   philox4x32 f(42);
   for (int i = 0; i < 4; ++i) CHECK(u[i] == ref_uniform_f(f, 0, static_cast<std::uint64_t>(i)));
-  // Word 0 of block 0 of key 42 is bits of u[0]: 24 high bits, scaled by 2^-24.
+  // Word 0 of block 0 (block 1) of key 42 gives u[0] (u[1]): 24 high bits, scaled by 2^-24.
   CHECK(u[0] == std::ldexp(static_cast<float>(f.block(0)[0] >> 8), -24));
   CHECK(u[1] == std::ldexp(static_cast<float>(f.block(1)[0] >> 8), -24));
 }
