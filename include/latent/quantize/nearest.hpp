@@ -35,6 +35,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include <Eigen/Core>
 
@@ -95,7 +96,7 @@ struct vq_workspace {
                 "latent::vq_workspace: the workspace scalar must be float or double (the real "
                 "scalar of the data)");
   Eigen::Matrix<V, Eigen::Dynamic, 1> code_sqnorm;     ///< ||e_k||^2, K
-  Eigen::Matrix<V, Eigen::Dynamic, Eigen::Dynamic> tile;  ///< scores, k_block x b_block
+  Eigen::Matrix<V, Eigen::Dynamic, 1> tile;           ///< cross terms, k_block x b_block
   Eigen::Matrix<V, Eigen::Dynamic, 1> z_sqnorm;        ///< ||z_b||^2, B
   Eigen::Matrix<V, Eigen::Dynamic, 1> margin;          ///< error bound per column, b_block
   Eigen::Matrix<V, Eigen::Dynamic, 1> best_score;      ///< score of the current best code
@@ -138,8 +139,9 @@ inline detail::real_scalar_t<scalar_t<DZ>> vq_squared_distance(const Eigen::Dens
 
 namespace detail {
 
+/// Chooses the tile (k_block, b_block) and sizes the workspace buffers for it.
 template <class V>
-inline void choose_blocks(vq_workspace<V>& ws, Eigen::Index d, Eigen::Index k,
+inline std::pair<Eigen::Index, Eigen::Index> choose_blocks(vq_workspace<V>& ws, Eigen::Index d, Eigen::Index k,
                           Eigen::Index b) {
   // Eigen packs at most (depth x rows) of the lhs and (depth x cols) of the rhs per call;
   // keeping both under the stack limit makes Eigen use alloca instead of malloc.
@@ -152,16 +154,18 @@ inline void choose_blocks(vq_workspace<V>& ws, Eigen::Index d, Eigen::Index k,
   if (ws.b_block <= 0) bb = std::min<Eigen::Index>(bb, 256);
   kb = std::min(kb, std::max<Eigen::Index>(k, 1));
   bb = std::min(bb, std::max<Eigen::Index>(b, 1));
-  if (ws.tile.rows() != kb || ws.tile.cols() != bb) ws.tile.resize(kb, bb);
-  if (ws.margin.size() != bb) {
+  // Buffers only grow, so alternating shapes (residual stages with different K) reuse them.
+  if (ws.tile.size() < kb * bb) ws.tile.resize(kb * bb);
+  if (ws.margin.size() < bb) {
     ws.margin.resize(bb);
     ws.best_score.resize(bb);
     ws.min_score.resize(bb);
     ws.best_direct.resize(bb);
     ws.best_index.resize(bb);
   }
-  if (ws.code_sqnorm.size() != k) ws.code_sqnorm.resize(k);
-  if (ws.z_sqnorm.size() != b) ws.z_sqnorm.resize(b);
+  if (ws.code_sqnorm.size() < k) ws.code_sqnorm.resize(k);
+  if (ws.z_sqnorm.size() < b) ws.z_sqnorm.resize(b);
+  return {kb, bb};
 }
 
 /// Core of the quantizer on real-valued column-major data. Writes best codes into
@@ -173,7 +177,7 @@ inline void nearest_codes_core(const char* function,
                                const Eigen::Ref<const Eigen::Matrix<V, Eigen::Dynamic, Eigen::Dynamic>>& e,
                                vq_workspace<V>& ws, Emit&& emit) {
   const Eigen::Index d = z.rows(), b = z.cols(), k = e.cols();
-  choose_blocks(ws, d, k, b);
+  const auto blocks = choose_blocks(ws, d, k, b);
   ws.near_tie_blocks = 0;
   ws.direct_distances = 0;
 
@@ -205,7 +209,7 @@ inline void nearest_codes_core(const char* function,
   // Gradual underflow adds an absolute error of at most denorm_min / 2 per operation.
   const V abs_floor = V(4 * (d + 4)) * std::numeric_limits<V>::denorm_min();
   const V inf = std::numeric_limits<V>::infinity();
-  const Eigen::Index kb_max = ws.tile.rows(), bb_max = ws.tile.cols();
+  const Eigen::Index kb_max = blocks.first, bb_max = blocks.second;
 
   for (Eigen::Index b0 = 0; b0 < b; b0 += bb_max) {
     const Eigen::Index bc = std::min(bb_max, b - b0);
