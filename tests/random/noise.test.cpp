@@ -14,6 +14,10 @@
 
 #include "latent/random/noise.hpp"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 namespace {
 
 using latent::philox4x32;
@@ -373,4 +377,38 @@ TEST_CASE("noise error paths", "[random][noise]") {
   CHECK_THROWS_AS(latent::randn<Eigen::ArrayXf>(1000, e), std::overflow_error);
   Eigen::ArrayXf out(1000);
   CHECK_THROWS_WITH(latent::fill_randn(out, e), Catch::Contains("latent::philox4x32::reserve"));
+}
+
+TEMPLATE_TEST_CASE("large fills: chunks written in any order give the same bits; OpenMP = 1 thread",
+                   "[random][noise][openmp]", float, double) {
+  using T = TestType;
+  using V = Eigen::Array<T, Eigen::Dynamic, 1>;
+  const Eigen::Index n = 3 * latent::detail::parallel_threshold + 123;
+  philox4x32 e(2718, 9), f(2718, 9);
+  V a(n), b(n);
+  latent::fill_randn(a, e);
+  // Reference: the same range assigned piecewise, back to front, through the expression.
+  const auto xpr = latent::randn<V>(n, f);
+  for (Eigen::Index hi = n; hi > 0; hi -= 100003) {
+    const Eigen::Index lo = std::max<Eigen::Index>(0, hi - 100003);
+    b.segment(lo, hi - lo) = xpr.segment(lo, hi - lo);
+  }
+  CHECK((a == b).all());
+#if defined(_OPENMP)
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 2, 3, 4}) {
+    omp_set_num_threads(threads);
+    philox4x32 g(2718, 9);
+    V c(n), u1(n), u2(n);
+    latent::fill_randn(c, g);
+    CHECK((c == a).all());
+    philox4x32 h(5), k(5);
+    omp_set_num_threads(1);
+    latent::fill_rand_uniform(u1, h);
+    omp_set_num_threads(threads);
+    latent::fill_rand_uniform(u2, k);
+    CHECK((u1 == u2).all());
+  }
+  omp_set_num_threads(saved);
+#endif
 }
