@@ -75,7 +75,37 @@ def discretized():
         print("discretized", float(x), float(m), float(lv), "log p =", mpmath.nstr(mpmath.log(p), 17))
 
 
-SECTIONS = {"gaussian": gaussian, "likelihoods": likelihoods, "discretized": discretized}
+# Full-covariance and low-rank fixtures (D = 3): lower Cholesky factors row by row.
+FMU_Q = [0.3, -0.2, 1.0]
+FL_Q = [[1.2, 0.0, 0.0], [0.3, 0.8, 0.0], [-0.5, 0.4, 0.6]]
+FMU_P = [-0.1, 0.5, 0.2]
+FL_P = [[0.9, 0.0, 0.0], [-0.2, 1.1, 0.0], [0.1, 0.3, 0.7]]
+FX = [[0.5, 0.1, -0.3], [1.5, -2.0, 0.4]]  # two points (columns)
+LW = [[0.5, -0.3], [1.0, 0.2], [-0.4, 0.8]]  # D x K = 3 x 2
+LD = [0.3, 0.5, 0.2]
+DP_MU = [0.1, -0.4, 0.3]
+DP_LV = [0.2, -0.5, 0.1]
+
+
+def full():
+    t = torch.tensor
+    q = td.MultivariateNormal(t(FMU_Q), scale_tril=t(FL_Q))
+    p = td.MultivariateNormal(t(FMU_P), scale_tril=t(FL_P))
+    std = td.MultivariateNormal(torch.zeros(3), torch.eye(3))
+    print("full log_prob:", q.log_prob(t(FX)).tolist())
+    print("full entropy:", q.entropy().item())
+    print("KL(full q || full p):", td.kl_divergence(q, p).item())
+    print("KL(full q || N(0,I)):", td.kl_divergence(q, std).item())
+    lr = td.LowRankMultivariateNormal(t(FMU_Q), t(LW), t(LD))
+    print("lowrank log_prob:", lr.log_prob(t(FX)).tolist())
+    print("lowrank entropy:", lr.entropy().item())
+    dp = td.MultivariateNormal(t(DP_MU), torch.diag(torch.exp(t(DP_LV))))
+    print("KL(lowrank || diag p):", td.kl_divergence(lr, dp).item())
+    print("KL(lowrank || N(0,I)):", td.kl_divergence(lr, std).item())
+    print("KL(lowrank || full p):", td.kl_divergence(lr, p).item())
+
+
+SECTIONS = {"full": full, "gaussian": gaussian, "likelihoods": likelihoods, "discretized": discretized}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(SECTIONS)

@@ -1,0 +1,125 @@
+// Tests for latent/divergences/kl_full_gaussian.hpp and kl_monte_carlo.hpp.
+// Spot values: tools/vae_reference.py, section "full" (torch.distributions.kl_divergence).
+#include "latent/divergences/kl_full_gaussian.hpp"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "distributions/gaussian_fixtures.hpp"
+#include "latent/divergences/kl_monte_carlo.hpp"
+
+using Catch::Matchers::Contains;
+
+namespace {
+template <class S>
+double tol() { return std::is_same<S, float>::value ? 5e-5 : 1e-12; }
+#ifdef LATENT_SANITIZER_BUILD
+constexpr Eigen::Index kDraws = 4000;
+#else
+constexpr Eigen::Index kDraws = 100000;
+#endif
+}  // namespace
+
+TEMPLATE_TEST_CASE("full and low-rank KLs match torch", "[kl_full]", float, double) {
+  using S = TestType;
+  vae_test::full_fixture<S> f;
+  latent::full_gaussian q(f.mu_q, f.l_q), p(f.mu_p, f.l_p);
+  latent::standard_normal<S> n(3);
+  CHECK(double(latent::kl_divergence(q, p)) == Approx(2.126402695558785).epsilon(tol<S>()));
+  CHECK(double(latent::kl_divergence(q, n)) == Approx(1.086647618286246).epsilon(tol<S>()));
+  latent::lowrank_gaussian lr(f.mu_q, f.w, f.d);
+  latent::diag_gaussian<S> dp(f.dp_mu.array(), f.dp_lv.array());
+  CHECK(double(latent::kl_divergence(lr, dp)) == Approx(0.9539533692767117).epsilon(tol<S>()));
+  CHECK(double(latent::kl_divergence(lr, n)) == Approx(0.9539912329403069).epsilon(tol<S>()));
+  CHECK(double(latent::kl_divergence(lr, p)) == Approx(2.1648734130282605).epsilon(tol<S>()));
+}
+
+TEMPLATE_TEST_CASE("KL(p, p) = 0 and KL >= 0 for the full and low-rank pairs", "[kl_full]", float,
+                   double) {
+  using S = TestType;
+  vae_test::full_fixture<S> f;
+  latent::full_gaussian q(f.mu_q, f.l_q), p(f.mu_p, f.l_p);
+  CHECK(std::abs(double(latent::kl_divergence(q, q))) < 10 * tol<S>());
+  CHECK(double(latent::kl_divergence(p, q)) > 0);
+  latent::lowrank_gaussian lr(f.mu_q, f.w, f.d);
+  // The low-rank q as a full Gaussian: KL(lr || its own dense form) = 0.
+  auto dense = latent::full_gaussian<S>::from_covariance(f.mu_q, lr.covariance());
+  CHECK(std::abs(double(latent::kl_divergence(lr, dense))) < 100 * tol<S>());
+  // A low-rank q with W = 0 is diagonal: KL(q || diag with the same parameters) = 0.
+  latent::lowrank_gaussian<S> diag_lr(f.mu_q, Eigen::Matrix<S, -1, -1>::Zero(3, 1), f.d);
+  latent::diag_gaussian<S> same(f.mu_q.array(), f.d.array().log());
+  CHECK(std::abs(double(latent::kl_divergence(diag_lr, same))) < 10 * tol<S>());
+  std::srand(3);
+  for (int rep = 0; rep < 10; ++rep) {
+    const Eigen::Matrix<S, -1, 1> m = Eigen::Matrix<S, -1, 1>::Random(3);
+    Eigen::Matrix<S, -1, -1> l = Eigen::Matrix<S, -1, -1>::Random(3, 3).template triangularView<Eigen::Lower>();
+    l.diagonal() = l.diagonal().cwiseAbs().array() + S(0.2);
+    latent::full_gaussian<S> r(m, l);
+    CHECK(double(latent::kl_divergence(r, q)) > 0);
+    CHECK(double(latent::kl_divergence(lr, r)) > 0);
+  }
+}
+
+TEST_CASE("closed-form KLs equal the Monte Carlo estimate within 5 standard errors",
+          "[kl_full][kl_monte_carlo][stat]") {
+  vae_test::full_fixture<double> f;
+  latent::philox4x32 engine(2718);
+  latent::full_gaussian<double> q(f.mu_q, f.l_q), p(f.mu_p, f.l_p);
+  latent::lowrank_gaussian<double> lr(f.mu_q, f.w, f.d);
+  latent::diag_gaussian<double> dp(f.dp_mu.array(), f.dp_lv.array());
+  latent::standard_normal<double> n(3);
+  auto check = [&](double exact, const latent::monte_carlo_estimate<double>& mc, const char* what) {
+    INFO(what << ": exact " << exact << ", Monte Carlo " << mc.mean(0) << " +- " << mc.std_error(0));
+    CHECK(mc.std_error(0) > 0);
+    CHECK(std::abs(mc.mean(0) - exact) < 5 * mc.std_error(0));
+  };
+  check(latent::kl_divergence(q, p), latent::kl_monte_carlo(q, p, kDraws, engine), "full || full");
+  check(latent::kl_divergence(q, n), latent::kl_monte_carlo(q, n, kDraws, engine), "full || N(0, I)");
+  check(latent::kl_divergence(lr, dp), latent::kl_monte_carlo(lr, dp, kDraws, engine), "lowrank || diag");
+  check(latent::kl_divergence(lr, n), latent::kl_monte_carlo(lr, n, kDraws, engine), "lowrank || N(0, I)");
+  check(latent::kl_divergence(lr, p), latent::kl_monte_carlo(lr, p, kDraws, engine), "lowrank || full");
+  // Diagonal pairs, per column: B = 2 columns at once.
+  const Eigen::ArrayXXd mq = Eigen::ArrayXXd::Random(4, 2), lq = Eigen::ArrayXXd::Random(4, 2);
+  const Eigen::ArrayXXd mp = Eigen::ArrayXXd::Random(4, 2), lp = Eigen::ArrayXXd::Random(4, 2);
+  latent::diag_gaussian<double> dq(mq, lq), dpp(mp, lp);
+  const auto mc = latent::kl_monte_carlo(dq, dpp, kDraws, engine);
+  const Eigen::ArrayXXd exact = latent::kl_divergence(dq, dpp);
+  for (int j = 0; j < 2; ++j) CHECK(std::abs(mc.mean(j) - exact(j)) < 5 * mc.std_error(j));
+  const auto mc0 = latent::kl_monte_carlo(dq, latent::standard_normal<double>(4), kDraws, engine);
+  const Eigen::ArrayXXd exact0 = latent::kl_divergence(dq, latent::standard_normal<double>(4));
+  for (int j = 0; j < 2; ++j) CHECK(std::abs(mc0.mean(j) - exact0(j)) < 5 * mc0.std_error(j));
+  // The noise-taking overload: identical to drawing by hand.
+  latent::philox4x32 a(5), b(5);
+  std::vector<Eigen::ArrayXXd> draws;
+  for (int i = 0; i < 10; ++i) draws.push_back(latent::sample(q, b));
+  const auto x = latent::kl_monte_carlo(q, p, 10, a), y = latent::kl_monte_carlo(q, p, draws);
+  CHECK(x.mean(0) == y.mean(0));
+  CHECK(x.std_error(0) == y.std_error(0));
+  const auto one = latent::kl_monte_carlo(q, p, 1, a);
+  CHECK(one.std_error(0) == 0);
+}
+
+TEST_CASE("full and Monte Carlo KLs validate their arguments", "[kl_full]") {
+  vae_test::full_fixture<double> f;
+  latent::full_gaussian<double> q(f.mu_q, f.l_q);
+  latent::full_gaussian<double> p2(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2));
+  CHECK_THROWS_AS(latent::kl_divergence(q, p2), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::kl_divergence(q, p2),
+                    Contains("latent::kl_divergence(full_gaussian, full_gaussian): q.mean has 3 rows, but must have 2"));
+  CHECK_THROWS_WITH(latent::kl_divergence(q, latent::standard_normal<double>(4)),
+                    Contains("latent::kl_divergence(full_gaussian, standard_normal): q.mean has 3 rows, but must have 4"));
+  latent::lowrank_gaussian<double> lr(f.mu_q, f.w, f.d);
+  latent::diag_gaussian<double> batch2(Eigen::ArrayXXd::Zero(3, 2), Eigen::ArrayXXd::Zero(3, 2));
+  CHECK_THROWS_WITH(latent::kl_divergence(lr, batch2),
+                    Contains("latent::kl_divergence(lowrank_gaussian, diag_gaussian): p.mean has 2 columns, but must have 1"));
+  CHECK_THROWS_WITH(latent::kl_divergence(lr, latent::standard_normal<double>(2)),
+                    Contains("latent::kl_divergence(lowrank_gaussian, standard_normal): q.mean has 3 rows, but must have 2"));
+  CHECK_THROWS_WITH(latent::kl_divergence(lr, p2),
+                    Contains("latent::kl_divergence(lowrank_gaussian, full_gaussian): q.mean has 3 rows, but must have 2"));
+  latent::philox4x32 engine(1);
+  CHECK_THROWS_AS(latent::kl_monte_carlo(q, q, 0, engine), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::kl_monte_carlo(q, q, 0, engine),
+                    Contains("latent::kl_monte_carlo: draws = 0, but must be at least 1"));
+  CHECK_THROWS_WITH(latent::kl_monte_carlo(q, q, std::vector<Eigen::ArrayXXd>{}),
+                    Contains("latent::kl_monte_carlo: samples is empty"));
+}
