@@ -267,7 +267,36 @@ def print_continuous():
     print(f"  // vdm alpha^2(-13.3) {fmt(sig(mp.mpf('13.3')))} sigma^2(5) {fmt(sig(mp.mpf(5)))}")
 
 
+# ----------------------------------------------------------------------------- guidance, ELBO
+def print_guidance_and_elbo():
+    print("// === guidance: rescale_noise_cfg(eps_u + 7.5 (eps_c - eps_u), eps_c, 0.7) on X (uncond), M (cond)")
+    eu = torch.from_numpy(X.T.copy())  # batch first, as diffusers
+    ec = torch.from_numpy(M.T.copy())
+    cfg = eu + 7.5 * (ec - eu)
+    std_text = ec.std(dim=list(range(1, ec.ndim)), keepdim=True)
+    std_cfg = cfg.std(dim=list(range(1, cfg.ndim)), keepdim=True)
+    rescaled = cfg * (std_text / std_cfg)
+    out = 0.7 * rescaled + (1 - 0.7) * cfg
+    print("  {" + arr(out.numpy().T) + "}")
+    print("// === discretized Gaussian log-likelihood (Ho et al. eq. 13), mpmath")
+    half = mp.mpf(1) / 255
+    for x, m, ls in [(0.0, 0.0, -3.0), (1.0, 0.2, -1.0), (-1.0, 0.3, -2.0), (0.5, -0.5, -4.0),
+                     (-0.2, 0.9, -5.0), (0.99607843137254903, 0.0, 0.0)]:
+        x_, m_, s_ = mp.mpf(x), mp.mpf(m), mp.exp(mp.mpf(ls))
+        lo = -mp.inf if x <= -0.999 else (x_ - half - m_) / s_
+        hi = mp.inf if x >= 0.999 else (x_ + half - m_) / s_
+        r2 = mp.sqrt(2)
+        # Phi(z) = erfc(-z/r2)/2; in the upper tail use 1 - Phi(z) = erfc(z/r2)/2 (mpmath's
+        # erfc keeps full relative precision for tiny tails).
+        if lo > 0:
+            val = mp.log((mp.erfc(lo / r2) - mp.erfc(hi / r2)) / 2)
+        else:
+            val = mp.log((mp.erfc(-hi / r2) - mp.erfc(-lo / r2)) / 2)
+        print(f"  {{{x!r}, {m!r}, {ls!r}, {fmt(val)}}},")
+
+
 if __name__ == "__main__":
+    print_guidance_and_elbo()
     print_continuous()
     print_timesteps()
     print_tables()
