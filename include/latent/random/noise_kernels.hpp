@@ -1,0 +1,619 @@
+// latent/random/noise_kernels.hpp: the vectorized chunk kernels behind latent's noise.
+//
+// A *chunk* is 16 consecutive Philox4x32-10 blocks (64 random words). The 16 blocks are
+// computed side by side, one block per SIMD lane (16 lanes with AVX-512, 2 x 8 with AVX2,
+// 4 x 4 with SSE2, 16 x 1 in the portable scalar fallback), so the 10 rounds run on whole
+// registers. Float: element e = 16 k + j of a chunk (j = block, k = output of that block) is
+//   float  uniform: word k of block j                                   (64 per chunk)
+//   float  normal : Box-Muller of words (0,1) -> k = 0 cos, 1 sin; (2,3) -> k = 2, 3
+// Double: the 64-bit value V_k(m) = word k of block 2m+1 << 32 | word k of block 2m, m < 8
+// (what a SIMD register holds when read as 64-bit lanes), and element e = 8 k + m is
+//   double uniform: V_k(m)                                              (32 per chunk)
+//   double normal : Box-Muller of (V_0, V_1) -> k = 0 cos, 1 sin; (V_2, V_3) -> k = 2, 3
+// This definition does not depend on the lane width: every backend computes the same integers,
+// so uniforms are bit-identical across instruction sets; normals go through the same
+// polynomials and differ only where a backend fuses a multiply-add (a few ulp at most).
+//
+// Transform (see docs/random.md): Box-Muller (Box & Muller 1958), z0 = R cos(theta),
+// z1 = R sin(theta), R = sqrt(-2 log u1), theta = 2 pi u2. Angle reduction is exact integer
+// arithmetic on the random bits (4 u2 = q + r, q a quadrant, |r| <= 1/2), so sincos needs no
+// range reduction; log uses the fdlibm/musl decomposition log(1+f) = 2 atanh(f / (2 + f)).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <immintrin.h>
+#define LATENT_RANDOM_HAS_SSE2 1
+#endif
+#if defined(__AVX2__)
+#define LATENT_RANDOM_HAS_AVX2 1
+#endif
+#if defined(__AVX512F__)
+#define LATENT_RANDOM_HAS_AVX512 1
+#endif
+
+#include "latent/random/philox.hpp"
+
+namespace latent {
+namespace detail {
+
+enum class noise_kind { normal, uniform };
+
+inline constexpr int chunk_blocks = 16;
+/// Elements per chunk: a float element uses one word, a double element two.
+template <class T>
+inline constexpr int chunk_elems = sizeof(T) == 4 ? 64 : 32;
+
+/// Key schedule, stream and first block of one noise expression.
+struct noise_params {
+  std::uint32_t rk0[10], rk1[10];  // round keys (Weyl sequence on the key)
+  std::uint32_t s0 = 0, s1 = 0;    // stream = counter words 2, 3
+  std::uint64_t base = 0;          // first block reserved on the engine
+
+  noise_params() = default;
+  noise_params(std::uint64_t seed, std::uint64_t stream, std::uint64_t first_block) noexcept
+      : s0(static_cast<std::uint32_t>(stream)), s1(static_cast<std::uint32_t>(stream >> 32)),
+        base(first_block) {
+    std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+    for (int r = 0; r < 10; ++r) {
+      rk0[r] = k0;
+      rk1[r] = k1;
+      k0 += philox_w0;
+      k1 += philox_w1;
+    }
+  }
+};
+
+// Transform constants. Box-Muller radius uniforms: float u1 = (w >> 1) 2^-31 + 2^-32 in (0, 1]
+// (31 bits; |z| <= sqrt(64 log 2) = 6.66), double u1 = 1 - (v >> 12) 2^-52 in (0, 1]
+// (52 bits; |z| <= 8.49). Angles use 24 (float) and 52 (double) bits.
+namespace kc {
+// sin(pi/2 r) / r and cos(pi/2 r) on |r| <= 1/2: tools/random_sincos_coefficients.py.
+inline constexpr float fs[4] = {1.5707963705062866f, -0.6459634900093079f, 0.07968021929264069f,
+                                -0.004602163098752499f};
+inline constexpr float fc[5] = {1.0f, -1.2337005138397217f, 0.25366920232772827f,
+                                -0.02086007036268711f, 0.00090362987248227f};
+inline constexpr double ds[7] = {1.5707963267948966,     -0.6459640975062443,
+                                 0.07969262624604304,    -0.004681754132341619,
+                                 0.00016044115074714992, -3.5986433706134926e-06,
+                                 5.633936132273839e-08};
+inline constexpr double dc[8] = {1.0,
+                                 -1.2337005501361697,
+                                 0.2536695079010467,
+                                 -0.02086348076331122,
+                                 0.0009192602741832609,
+                                 -2.520203677107732e-05,
+                                 4.710609744708127e-07,
+                                 -6.321258921032388e-09};
+// log(1+f) = f - hfsq + s (hfsq + R(s^2)), s = f / (2 + f): coefficients of fdlibm e_log.c
+// (double, Lg1..Lg7) and of musl logf.c (float, Lg1..Lg4).
+// Float: log(1+f) = f - f^2/2 + f^3 P(f), P of degree 7 fitted by
+// tools/random_sincos_coefficients.py (relative error 0.12 eps before rounding); no division.
+inline constexpr float flp[8] = {0.3333335518836975f,  -0.2500085234642029f, 0.19999825954437256f,
+                                 -0.16621370613574982f, 0.14227114617824554f, -0.13202103972434998f,
+                                 0.1262032687664032f,  -0.07362867891788483f};
+inline constexpr float fln2_hi = 6.9313812256e-01f, fln2_lo = 9.0580006145e-06f;
+inline constexpr double dlg[7] = {6.666666666666735130e-01, 3.999999999940941908e-01,
+                                  2.857142874366239149e-01, 2.222219843214978396e-01,
+                                  1.818357216161805012e-01, 1.531383769920937332e-01,
+                                  1.479819860511658591e-01};
+inline constexpr double dln2_hi = 6.93147180369123816490e-01, dln2_lo = 1.90821492927058770002e-10;
+}  // namespace kc
+
+// ---------------------------------------------------------------------------------------------
+// Backends. Each provides W lanes of 32-bit words (vi), W floats (vf), W/2 64-bit words (vl)
+// and W/2 doubles (vd), with exactly the integer semantics of the scalar backend. as_l64
+// reinterprets 32-bit lanes (2i, 2i+1) as the 64-bit lane i (low word first).
+
+/// Portable fallback: two 32-bit lanes (one 64-bit lane) in plain arrays, so that the double
+/// layout (a 64-bit word = the same word of two neighbouring blocks, as in a SIMD register on a
+/// little-endian machine) is the same as in the SIMD backends. Also the reference every SIMD
+/// backend is tested against.
+struct backend_scalar {
+  static constexpr int W = 2;
+  struct vi { std::uint32_t v[2]; };
+  struct vf { float v[2]; };
+  struct vl { std::uint64_t v[1]; };
+  struct vd { double v[1]; };
+  template <class F> static vi map(vi a, vi b, F f) { return {{f(a.v[0], b.v[0]), f(a.v[1], b.v[1])}}; }
+  template <class F> static vf fmap(vf a, vf b, F f) { return {{f(a.v[0], b.v[0]), f(a.v[1], b.v[1])}}; }
+  static vi load(const std::uint32_t* p) { return {{p[0], p[1]}}; }
+  static vi set1(std::uint32_t a) { return {{a, a}}; }
+  static vi add(vi a, vi b) { return map(a, b, [](std::uint32_t x, std::uint32_t y) { return x + y; }); }
+  static vi sub(vi a, vi b) { return map(a, b, [](std::uint32_t x, std::uint32_t y) { return x - y; }); }
+  static vi and_(vi a, vi b) { return map(a, b, [](std::uint32_t x, std::uint32_t y) { return x & y; }); }
+  static vi or_(vi a, vi b) { return map(a, b, [](std::uint32_t x, std::uint32_t y) { return x | y; }); }
+  static vi xor_(vi a, vi b) { return map(a, b, [](std::uint32_t x, std::uint32_t y) { return x ^ y; }); }
+  static vi xor3(vi a, vi b, vi c) { return xor_(xor_(a, b), c); }
+  template <int N> static vi srli(vi a) { return {{a.v[0] >> N, a.v[1] >> N}}; }
+  template <int N> static vi slli(vi a) { return {{a.v[0] << N, a.v[1] << N}}; }
+  static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
+    for (int i = 0; i < 2; ++i) {
+      const std::uint64_t p = static_cast<std::uint64_t>(m) * x.v[i];
+      hi.v[i] = static_cast<std::uint32_t>(p >> 32);
+      lo.v[i] = static_cast<std::uint32_t>(p);
+    }
+  }
+  static vf cvt(vi a) {
+    return {{static_cast<float>(static_cast<std::int32_t>(a.v[0])),
+             static_cast<float>(static_cast<std::int32_t>(a.v[1]))}};
+  }
+  static vf as_f(vi a) { vf f; std::memcpy(&f, &a, 8); return f; }
+  static vi as_i(vf a) { vi i; std::memcpy(&i, &a, 8); return i; }
+  static vf fset1(float a) { return {{a, a}}; }
+  static vf fadd(vf a, vf b) { return fmap(a, b, [](float x, float y) { return x + y; }); }
+  static vf fsub(vf a, vf b) { return fmap(a, b, [](float x, float y) { return x - y; }); }
+  static vf fmul(vf a, vf b) { return fmap(a, b, [](float x, float y) { return x * y; }); }
+  static vf fmadd(vf a, vf b, vf c) { return fadd(fmul(a, b), c); }
+  static vf fsqrt(vf a) { return {{std::sqrt(a.v[0]), std::sqrt(a.v[1])}}; }
+  static vf fmax(vf a, vf b) { return fmap(a, b, [](float x, float y) { return x < y ? y : x; }); }
+  static void fstore(float* p, vf a) { p[0] = a.v[0]; p[1] = a.v[1]; }
+  static vl as_l64(vi a) { vl l; std::memcpy(&l, &a, 8); return l; }
+  static vl lset1(std::uint64_t a) { return {{a}}; }
+  static vl ladd(vl a, vl b) { return {{a.v[0] + b.v[0]}}; }
+  static vl lsub(vl a, vl b) { return {{a.v[0] - b.v[0]}}; }
+  static vl land(vl a, vl b) { return {{a.v[0] & b.v[0]}}; }
+  static vl lor(vl a, vl b) { return {{a.v[0] | b.v[0]}}; }
+  static vl lxor(vl a, vl b) { return {{a.v[0] ^ b.v[0]}}; }
+  template <int N> static vl lsrli(vl a) { return {{a.v[0] >> N}}; }
+  template <int N> static vl lslli(vl a) { return {{a.v[0] << N}}; }
+  static vd as_d(vl a) { vd d; std::memcpy(&d, &a, 8); return d; }
+  static vl as_l(vd a) { vl l; std::memcpy(&l, &a, 8); return l; }
+  static vd dset1(double a) { return {{a}}; }
+  static vd dadd(vd a, vd b) { return {{a.v[0] + b.v[0]}}; }
+  static vd dsub(vd a, vd b) { return {{a.v[0] - b.v[0]}}; }
+  static vd dmul(vd a, vd b) { return {{a.v[0] * b.v[0]}}; }
+  static vd dmadd(vd a, vd b, vd c) { return dadd(dmul(a, b), c); }
+  static vd ddiv(vd a, vd b) { return {{a.v[0] / b.v[0]}}; }
+  static vd dsqrt(vd a) { return {{std::sqrt(a.v[0])}}; }
+  static vd dmax(vd a, vd b) { return {{a.v[0] < b.v[0] ? b.v[0] : a.v[0]}}; }
+  static void dstore(double* p, vd a) { p[0] = a.v[0]; }
+};
+
+#if defined(LATENT_RANDOM_HAS_SSE2)
+/// SSE2 (every x86-64 CPU): 4 lanes.
+struct backend_sse2 {
+  static constexpr int W = 4;
+  using vi = __m128i;
+  using vf = __m128;
+  using vl = __m128i;
+  using vd = __m128d;
+  static vi load(const std::uint32_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+  static vi set1(std::uint32_t a) { return _mm_set1_epi32(static_cast<int>(a)); }
+  static vi add(vi a, vi b) { return _mm_add_epi32(a, b); }
+  static vi sub(vi a, vi b) { return _mm_sub_epi32(a, b); }
+  static vi and_(vi a, vi b) { return _mm_and_si128(a, b); }
+  static vi or_(vi a, vi b) { return _mm_or_si128(a, b); }
+  static vi xor_(vi a, vi b) { return _mm_xor_si128(a, b); }
+  static vi xor3(vi a, vi b, vi c) { return _mm_xor_si128(_mm_xor_si128(a, b), c); }
+  template <int N> static vi srli(vi a) { return _mm_srli_epi32(a, N); }
+  template <int N> static vi slli(vi a) { return _mm_slli_epi32(a, N); }
+  static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
+    const __m128i mv = _mm_set1_epi32(static_cast<int>(m));
+    const __m128i ev = _mm_mul_epu32(x, mv);
+    const __m128i od = _mm_mul_epu32(_mm_srli_epi64(x, 32), mv);
+    const __m128i odd_mask = _mm_set_epi32(-1, 0, -1, 0);
+    hi = _mm_or_si128(_mm_srli_epi64(ev, 32), _mm_and_si128(od, odd_mask));
+    lo = _mm_or_si128(_mm_andnot_si128(odd_mask, ev), _mm_slli_epi64(od, 32));
+  }
+  static vf cvt(vi a) { return _mm_cvtepi32_ps(a); }
+  static vf as_f(vi a) { return _mm_castsi128_ps(a); }
+  static vi as_i(vf a) { return _mm_castps_si128(a); }
+  static vf fset1(float a) { return _mm_set1_ps(a); }
+  static vf fadd(vf a, vf b) { return _mm_add_ps(a, b); }
+  static vf fsub(vf a, vf b) { return _mm_sub_ps(a, b); }
+  static vf fmul(vf a, vf b) { return _mm_mul_ps(a, b); }
+#if defined(__FMA__)
+  static vf fmadd(vf a, vf b, vf c) { return _mm_fmadd_ps(a, b, c); }
+  static vd dmadd(vd a, vd b, vd c) { return _mm_fmadd_pd(a, b, c); }
+#else
+  static vf fmadd(vf a, vf b, vf c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+  static vd dmadd(vd a, vd b, vd c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+#endif
+  static vf fsqrt(vf a) { return _mm_sqrt_ps(a); }
+  static vf fmax(vf a, vf b) { return _mm_max_ps(a, b); }
+  static void fstore(float* p, vf a) { _mm_storeu_ps(p, a); }
+  static vl as_l64(vi a) { return a; }
+  static vl lset1(std::uint64_t a) { return _mm_set1_epi64x(static_cast<long long>(a)); }
+  static vl ladd(vl a, vl b) { return _mm_add_epi64(a, b); }
+  static vl lsub(vl a, vl b) { return _mm_sub_epi64(a, b); }
+  static vl land(vl a, vl b) { return _mm_and_si128(a, b); }
+  static vl lor(vl a, vl b) { return _mm_or_si128(a, b); }
+  static vl lxor(vl a, vl b) { return _mm_xor_si128(a, b); }
+  template <int N> static vl lsrli(vl a) { return _mm_srli_epi64(a, N); }
+  template <int N> static vl lslli(vl a) { return _mm_slli_epi64(a, N); }
+  static vd as_d(vl a) { return _mm_castsi128_pd(a); }
+  static vl as_l(vd a) { return _mm_castpd_si128(a); }
+  static vd dset1(double a) { return _mm_set1_pd(a); }
+  static vd dadd(vd a, vd b) { return _mm_add_pd(a, b); }
+  static vd dsub(vd a, vd b) { return _mm_sub_pd(a, b); }
+  static vd dmul(vd a, vd b) { return _mm_mul_pd(a, b); }
+  static vd ddiv(vd a, vd b) { return _mm_div_pd(a, b); }
+  static vd dsqrt(vd a) { return _mm_sqrt_pd(a); }
+  static vd dmax(vd a, vd b) { return _mm_max_pd(a, b); }
+  static void dstore(double* p, vd a) { _mm_storeu_pd(p, a); }
+};
+#endif
+
+#if defined(LATENT_RANDOM_HAS_AVX2)
+/// AVX2 (+FMA when enabled): 8 lanes.
+struct backend_avx2 {
+  static constexpr int W = 8;
+  using vi = __m256i;
+  using vf = __m256;
+  using vl = __m256i;
+  using vd = __m256d;
+  static vi load(const std::uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static vi set1(std::uint32_t a) { return _mm256_set1_epi32(static_cast<int>(a)); }
+  static vi add(vi a, vi b) { return _mm256_add_epi32(a, b); }
+  static vi sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
+  static vi and_(vi a, vi b) { return _mm256_and_si256(a, b); }
+  static vi or_(vi a, vi b) { return _mm256_or_si256(a, b); }
+  static vi xor_(vi a, vi b) { return _mm256_xor_si256(a, b); }
+  static vi xor3(vi a, vi b, vi c) { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); }
+  template <int N> static vi srli(vi a) { return _mm256_srli_epi32(a, N); }
+  template <int N> static vi slli(vi a) { return _mm256_slli_epi32(a, N); }
+  static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
+    const __m256i mv = _mm256_set1_epi32(static_cast<int>(m));
+    const __m256i ev = _mm256_mul_epu32(x, mv);
+    const __m256i od = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), mv);
+    hi = _mm256_blend_epi32(_mm256_srli_epi64(ev, 32), od, 0xAA);
+    lo = _mm256_blend_epi32(ev, _mm256_slli_epi64(od, 32), 0xAA);
+  }
+  static vf cvt(vi a) { return _mm256_cvtepi32_ps(a); }
+  static vf as_f(vi a) { return _mm256_castsi256_ps(a); }
+  static vi as_i(vf a) { return _mm256_castps_si256(a); }
+  static vf fset1(float a) { return _mm256_set1_ps(a); }
+  static vf fadd(vf a, vf b) { return _mm256_add_ps(a, b); }
+  static vf fsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+  static vf fmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+#if defined(__FMA__)
+  static vf fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+  static vd dmadd(vd a, vd b, vd c) { return _mm256_fmadd_pd(a, b, c); }
+#else
+  static vf fmadd(vf a, vf b, vf c) { return _mm256_add_ps(_mm256_mul_ps(a, b), c); }
+  static vd dmadd(vd a, vd b, vd c) { return _mm256_add_pd(_mm256_mul_pd(a, b), c); }
+#endif
+  static vf fsqrt(vf a) { return _mm256_sqrt_ps(a); }
+  static vf fmax(vf a, vf b) { return _mm256_max_ps(a, b); }
+  static void fstore(float* p, vf a) { _mm256_storeu_ps(p, a); }
+  static vl as_l64(vi a) { return a; }
+  static vl lset1(std::uint64_t a) { return _mm256_set1_epi64x(static_cast<long long>(a)); }
+  static vl ladd(vl a, vl b) { return _mm256_add_epi64(a, b); }
+  static vl lsub(vl a, vl b) { return _mm256_sub_epi64(a, b); }
+  static vl land(vl a, vl b) { return _mm256_and_si256(a, b); }
+  static vl lor(vl a, vl b) { return _mm256_or_si256(a, b); }
+  static vl lxor(vl a, vl b) { return _mm256_xor_si256(a, b); }
+  template <int N> static vl lsrli(vl a) { return _mm256_srli_epi64(a, N); }
+  template <int N> static vl lslli(vl a) { return _mm256_slli_epi64(a, N); }
+  static vd as_d(vl a) { return _mm256_castsi256_pd(a); }
+  static vl as_l(vd a) { return _mm256_castpd_si256(a); }
+  static vd dset1(double a) { return _mm256_set1_pd(a); }
+  static vd dadd(vd a, vd b) { return _mm256_add_pd(a, b); }
+  static vd dsub(vd a, vd b) { return _mm256_sub_pd(a, b); }
+  static vd dmul(vd a, vd b) { return _mm256_mul_pd(a, b); }
+  static vd ddiv(vd a, vd b) { return _mm256_div_pd(a, b); }
+  static vd dsqrt(vd a) { return _mm256_sqrt_pd(a); }
+  static vd dmax(vd a, vd b) { return _mm256_max_pd(a, b); }
+  static void dstore(double* p, vd a) { _mm256_storeu_pd(p, a); }
+};
+#endif
+
+#if defined(LATENT_RANDOM_HAS_AVX512)
+/// AVX-512F: 16 lanes, one chunk per register.
+struct backend_avx512 {
+  static constexpr int W = 16;
+  using vi = __m512i;
+  using vf = __m512;
+  using vl = __m512i;
+  using vd = __m512d;
+  static vi load(const std::uint32_t* p) { return _mm512_loadu_si512(p); }
+  static vi set1(std::uint32_t a) { return _mm512_set1_epi32(static_cast<int>(a)); }
+  static vi add(vi a, vi b) { return _mm512_add_epi32(a, b); }
+  static vi sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
+  static vi and_(vi a, vi b) { return _mm512_and_si512(a, b); }
+  static vi or_(vi a, vi b) { return _mm512_or_si512(a, b); }
+  static vi xor_(vi a, vi b) { return _mm512_xor_si512(a, b); }
+  static vi xor3(vi a, vi b, vi c) { return _mm512_ternarylogic_epi32(a, b, c, 0x96); }
+  template <int N> static vi srli(vi a) { return _mm512_srli_epi32(a, N); }
+  template <int N> static vi slli(vi a) { return _mm512_slli_epi32(a, N); }
+  static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
+    const __m512i mv = _mm512_set1_epi32(static_cast<int>(m));
+    const __m512i ev = _mm512_mul_epu32(x, mv);
+    const __m512i od = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), mv);
+    // Even lanes take the high dword of their 64-bit product, odd lanes the low dword.
+    hi = _mm512_mask_shuffle_epi32(od, 0x5555, ev, _MM_PERM_CDAB);
+    lo = _mm512_mask_shuffle_epi32(ev, 0xAAAA, od, _MM_PERM_CDAB);
+  }
+  static vf cvt(vi a) { return _mm512_cvtepi32_ps(a); }
+  static vf as_f(vi a) { return _mm512_castsi512_ps(a); }
+  static vi as_i(vf a) { return _mm512_castps_si512(a); }
+  static vf fset1(float a) { return _mm512_set1_ps(a); }
+  static vf fadd(vf a, vf b) { return _mm512_add_ps(a, b); }
+  static vf fsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+  static vf fmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+  static vf fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+  static vf fsqrt(vf a) { return _mm512_sqrt_ps(a); }
+  static vf fmax(vf a, vf b) { return _mm512_max_ps(a, b); }
+  static void fstore(float* p, vf a) { _mm512_storeu_ps(p, a); }
+  static vl as_l64(vi a) { return a; }
+  static vl lset1(std::uint64_t a) { return _mm512_set1_epi64(static_cast<long long>(a)); }
+  static vl ladd(vl a, vl b) { return _mm512_add_epi64(a, b); }
+  static vl lsub(vl a, vl b) { return _mm512_sub_epi64(a, b); }
+  static vl land(vl a, vl b) { return _mm512_and_si512(a, b); }
+  static vl lor(vl a, vl b) { return _mm512_or_si512(a, b); }
+  static vl lxor(vl a, vl b) { return _mm512_xor_si512(a, b); }
+  template <int N> static vl lsrli(vl a) { return _mm512_srli_epi64(a, N); }
+  template <int N> static vl lslli(vl a) { return _mm512_slli_epi64(a, N); }
+  static vd as_d(vl a) { return _mm512_castsi512_pd(a); }
+  static vl as_l(vd a) { return _mm512_castpd_si512(a); }
+  static vd dset1(double a) { return _mm512_set1_pd(a); }
+  static vd dadd(vd a, vd b) { return _mm512_add_pd(a, b); }
+  static vd dsub(vd a, vd b) { return _mm512_sub_pd(a, b); }
+  static vd dmul(vd a, vd b) { return _mm512_mul_pd(a, b); }
+  static vd dmadd(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
+  static vd ddiv(vd a, vd b) { return _mm512_div_pd(a, b); }
+  static vd dsqrt(vd a) { return _mm512_sqrt_pd(a); }
+  static vd dmax(vd a, vd b) { return _mm512_max_pd(a, b); }
+  static void dstore(double* p, vd a) { _mm512_storeu_pd(p, a); }
+};
+#endif
+
+#if defined(LATENT_RANDOM_HAS_AVX512) && !defined(LATENT_RANDOM_NO_SIMD)
+using backend_native = backend_avx512;
+#elif defined(LATENT_RANDOM_HAS_AVX2) && !defined(LATENT_RANDOM_NO_SIMD)
+using backend_native = backend_avx2;
+#elif defined(LATENT_RANDOM_HAS_SSE2) && !defined(LATENT_RANDOM_NO_SIMD)
+using backend_native = backend_sse2;
+#else
+using backend_native = backend_scalar;
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Math on a backend's registers.
+
+/// log(u) for float u in [2^-32, 1] (normal numbers only): u = 2^k (1 + f) with
+/// f in [sqrt(1/2) - 1, sqrt(2) - 1) (musl logf's reduction), then a division-free polynomial.
+template <class B>
+inline typename B::vf log_f(typename B::vf u) {
+  using vi = typename B::vi;
+  using vf = typename B::vf;
+  vi ix = B::add(B::as_i(u), B::set1(0x3f800000u - 0x3f3504f3u));
+  const vi k = B::sub(B::template srli<23>(ix), B::set1(0x7fu));
+  ix = B::add(B::and_(ix, B::set1(0x007fffffu)), B::set1(0x3f3504f3u));
+  const vf f = B::fsub(B::as_f(ix), B::fset1(1.0f));
+  const vf f2 = B::fmul(f, f);
+  vf pp = B::fmadd(f, B::fset1(kc::flp[7]), B::fset1(kc::flp[6]));
+  pp = B::fmadd(f, pp, B::fset1(kc::flp[5]));
+  pp = B::fmadd(f, pp, B::fset1(kc::flp[4]));
+  pp = B::fmadd(f, pp, B::fset1(kc::flp[3]));
+  pp = B::fmadd(f, pp, B::fset1(kc::flp[2]));
+  pp = B::fmadd(f, pp, B::fset1(kc::flp[1]));
+  pp = B::fmadd(f, pp, B::fset1(kc::flp[0]));
+  const vf dk = B::cvt(k);
+  // y = f^3 P(f) + k ln2_lo - f^2/2 + f + k ln2_hi, small terms first.
+  vf y = B::fmadd(B::fmul(f2, f), pp, B::fmul(dk, B::fset1(kc::fln2_lo)));
+  y = B::fmadd(f2, B::fset1(-0.5f), y);
+  y = B::fadd(y, f);
+  return B::fmadd(dk, B::fset1(kc::fln2_hi), y);
+}
+
+/// log(u) for double u in [2^-52, 1]: fdlibm's e_log.c decomposition.
+template <class B>
+inline typename B::vd log_d(typename B::vd u) {
+  using vl = typename B::vl;
+  using vd = typename B::vd;
+  vl ix = B::ladd(B::as_l(u), B::lset1(0x3ff0000000000000ull - 0x3fe6a09e00000000ull));
+  // Exponent k + 1023 -> double exactly: (2^52 + e) - (2^52 + 1023).
+  const vd dk = B::dsub(B::as_d(B::lor(B::template lsrli<52>(ix), B::lset1(0x4330000000000000ull))),
+                        B::dset1(4503599627371519.0));
+  ix = B::ladd(B::land(ix, B::lset1(0x000fffffffffffffull)), B::lset1(0x3fe6a09e00000000ull));
+  const vd f = B::dsub(B::as_d(ix), B::dset1(1.0));
+  const vd hfsq = B::dmul(B::dmul(B::dset1(0.5), f), f);
+  const vd s = B::ddiv(f, B::dadd(B::dset1(2.0), f));
+  const vd z = B::dmul(s, s);
+  const vd w = B::dmul(z, z);
+  const vd t1 = B::dmul(
+      w, B::dmadd(w, B::dmadd(w, B::dset1(kc::dlg[5]), B::dset1(kc::dlg[3])), B::dset1(kc::dlg[1])));
+  const vd t2 = B::dmul(
+      z, B::dmadd(w, B::dmadd(w, B::dmadd(w, B::dset1(kc::dlg[6]), B::dset1(kc::dlg[4])),
+                              B::dset1(kc::dlg[2])),
+                  B::dset1(kc::dlg[0])));
+  const vd r = B::dadd(t2, t1);
+  vd y = B::dmadd(s, B::dadd(hfsq, r), B::dmul(dk, B::dset1(kc::dln2_lo)));
+  y = B::dadd(B::dsub(y, hfsq), f);
+  return B::dmadd(dk, B::dset1(kc::dln2_hi), y);
+}
+
+/// Box-Muller on float lanes: radius word wr, angle word wa -> (R cos, R sin).
+template <class B>
+inline void box_muller_f(typename B::vi wr, typename B::vi wa, typename B::vf& z0,
+                         typename B::vf& z1) {
+  using vi = typename B::vi;
+  using vf = typename B::vf;
+  // u1 = (wr >> 1) 2^-31 + 2^-32 in (0, 1]; the product is exact, so fused or not is the same.
+  const vf u1 = B::fmadd(B::cvt(B::template srli<1>(wr)), B::fset1(4.656612873077392578125e-10f),
+                         B::fset1(2.3283064365386962890625e-10f));
+  const vf rad = B::fsqrt(B::fmul(B::fset1(-2.0f), log_f<B>(u1)));
+  // Angle (24 bits): bit 31 and bit 30 of wa are the signs of cos and sin, bit 29 swaps them,
+  // bits 28..8 give phi = pi/2 r in (0, pi/4), r = (2m + 1) 2^-23. The 8 symmetries of the
+  // octant map it onto the circle, so theta is uniform without any range reduction.
+  const vf r = B::fsub(B::as_f(B::or_(B::and_(B::template srli<7>(wa), B::set1(0x003ffffeu)),
+                                      B::set1(0x3f800001u))),
+                       B::fset1(1.0f));
+  const vf r2 = B::fmul(r, r);
+  vf sp = B::fmadd(r2, B::fset1(kc::fs[3]), B::fset1(kc::fs[2]));
+  sp = B::fmadd(r2, sp, B::fset1(kc::fs[1]));
+  sp = B::fmadd(r2, sp, B::fset1(kc::fs[0]));
+  const vf s = B::fmul(r, sp);
+  vf c = B::fmadd(r2, B::fset1(kc::fc[4]), B::fset1(kc::fc[3]));
+  c = B::fmadd(r2, c, B::fset1(kc::fc[2]));
+  c = B::fmadd(r2, c, B::fset1(kc::fc[1]));
+  c = B::fmadd(r2, c, B::fset1(kc::fc[0]));
+  const vi swap = B::sub(B::set1(0u), B::and_(B::template srli<29>(wa), B::set1(1u)));
+  const vi si = B::as_i(s), ci = B::as_i(c);
+  const vi d = B::and_(B::xor_(si, ci), swap);
+  const vi cos_bits = B::xor3(ci, d, B::and_(wa, B::set1(0x80000000u)));
+  const vi sin_bits = B::xor3(si, d, B::and_(B::template slli<1>(wa), B::set1(0x80000000u)));
+  z0 = B::fmul(rad, B::as_f(cos_bits));
+  z1 = B::fmul(rad, B::as_f(sin_bits));
+}
+
+/// Box-Muller on double lanes: 64-bit radius word vr, angle word va -> (R cos, R sin).
+template <class B>
+inline void box_muller_d(typename B::vl vr, typename B::vl va, typename B::vd& z0,
+                         typename B::vd& z1) {
+  using vl = typename B::vl;
+  using vd = typename B::vd;
+  const vl one = B::lset1(0x3ff0000000000000ull);
+  // u1 = 2 - (1 + k 2^-52) = 1 - k 2^-52 in [2^-52, 1], exact.
+  const vd u1 = B::dsub(B::dset1(2.0), B::as_d(B::lor(B::template lsrli<12>(vr), one)));
+  const vd rad = B::dsqrt(B::dmul(B::dset1(-2.0), log_d<B>(u1)));
+  // Angle (52 bits): bits 63, 62 signs, bit 61 swap, bits 60..12 give r = (2m + 1) 2^-51.
+  const vd r = B::dsub(B::as_d(B::lor(B::land(B::template lsrli<10>(va), B::lset1(0x0007fffffffffffcull)),
+                                      B::lset1(0x3ff0000000000002ull))),
+                       B::dset1(1.0));
+  const vd r2 = B::dmul(r, r);
+  vd sp = B::dmadd(r2, B::dset1(kc::ds[6]), B::dset1(kc::ds[5]));
+  sp = B::dmadd(r2, sp, B::dset1(kc::ds[4]));
+  sp = B::dmadd(r2, sp, B::dset1(kc::ds[3]));
+  sp = B::dmadd(r2, sp, B::dset1(kc::ds[2]));
+  sp = B::dmadd(r2, sp, B::dset1(kc::ds[1]));
+  sp = B::dmadd(r2, sp, B::dset1(kc::ds[0]));
+  const vd s = B::dmul(r, sp);
+  vd c = B::dmadd(r2, B::dset1(kc::dc[7]), B::dset1(kc::dc[6]));
+  c = B::dmadd(r2, c, B::dset1(kc::dc[5]));
+  c = B::dmadd(r2, c, B::dset1(kc::dc[4]));
+  c = B::dmadd(r2, c, B::dset1(kc::dc[3]));
+  c = B::dmadd(r2, c, B::dset1(kc::dc[2]));
+  c = B::dmadd(r2, c, B::dset1(kc::dc[1]));
+  c = B::dmadd(r2, c, B::dset1(kc::dc[0]));
+  const vl sign = B::lset1(0x8000000000000000ull);
+  const vl swap = B::lsub(B::lset1(0), B::land(B::template lsrli<61>(va), B::lset1(1)));
+  const vl si = B::as_l(s), ci = B::as_l(c);
+  const vl d = B::land(B::lxor(si, ci), swap);
+  const vl cos_bits = B::lxor(B::lxor(ci, d), B::land(va, sign));
+  const vl sin_bits = B::lxor(B::lxor(si, d), B::land(B::template lslli<1>(va), sign));
+  z0 = B::dmul(rad, B::as_d(cos_bits));
+  z1 = B::dmul(rad, B::as_d(sin_bits));
+}
+
+/// Ten Philox rounds on W lanes (W blocks side by side).
+template <class B>
+inline void philox_lanes(const noise_params& p, typename B::vi& c0, typename B::vi& c1,
+                         typename B::vi& c2, typename B::vi& c3) {
+  for (int r = 0; r < 10; ++r) {
+    typename B::vi hi0, lo0, hi1, lo1;
+    B::mulhilo(c0, philox_m0, hi0, lo0);
+    B::mulhilo(c2, philox_m1, hi1, lo1);
+    c0 = B::xor3(hi1, c1, B::set1(p.rk0[r]));
+    c1 = lo1;
+    c2 = B::xor3(hi0, c3, B::set1(p.rk1[r]));
+    c3 = lo0;
+  }
+}
+
+/// Fills out[0 .. N * chunk_elems<T>) with chunks chunk0 .. chunk0 + N - 1 of the noise of `p`.
+/// The Philox rounds of up to four register groups are interleaved: one round is a chain of
+/// multiply, shuffle and xor (~8 cycles of latency), so a single group would leave the SIMD
+/// units mostly idle.
+template <class T, noise_kind Kind, class B = backend_native, int N = 1>
+inline void noise_chunks(const noise_params& p, std::uint64_t chunk0, T* out) {
+  using vi = typename B::vi;
+  constexpr int W = B::W;
+  constexpr int G = chunk_blocks / W;  // register groups per chunk
+  constexpr int total = N * G;
+  constexpr int ILP = total < 4 ? total : 4;
+  static_assert(total % ILP == 0, "latent::detail::noise_chunks: bad group count");
+  constexpr int E = chunk_elems<T>;
+  const std::uint64_t b0 = p.base + chunk0 * chunk_blocks;
+  alignas(64) std::uint32_t ctr0[N * chunk_blocks], ctr1[N * chunk_blocks];
+  for (int j = 0; j < N * chunk_blocks; ++j) {
+    const std::uint64_t b = b0 + static_cast<std::uint64_t>(j);
+    ctr0[j] = static_cast<std::uint32_t>(b);
+    ctr1[j] = static_cast<std::uint32_t>(b >> 32);
+  }
+  for (int g0 = 0; g0 < total; g0 += ILP) {
+    vi x0[ILP], x1[ILP], x2[ILP], x3[ILP];
+    for (int i = 0; i < ILP; ++i) {
+      x0[i] = B::load(ctr0 + (g0 + i) * W);
+      x1[i] = B::load(ctr1 + (g0 + i) * W);
+      x2[i] = B::set1(p.s0);
+      x3[i] = B::set1(p.s1);
+    }
+    for (int r = 0; r < 10; ++r) {
+      const vi k0 = B::set1(p.rk0[r]), k1 = B::set1(p.rk1[r]);
+      for (int i = 0; i < ILP; ++i) {
+        vi hi0, lo0, hi1, lo1;
+        B::mulhilo(x0[i], philox_m0, hi0, lo0);
+        B::mulhilo(x2[i], philox_m1, hi1, lo1);
+        x0[i] = B::xor3(hi1, x1[i], k0);
+        x1[i] = lo1;
+        x2[i] = B::xor3(hi0, x3[i], k1);
+        x3[i] = lo0;
+      }
+    }
+    for (int i = 0; i < ILP; ++i) {
+      const int gg = g0 + i;
+      const int g = (gg % G) * W;  // first lane (block) of this group within its chunk
+      if constexpr (sizeof(T) == 4) {
+        float* o = reinterpret_cast<float*>(out) + (gg / G) * E + g;
+        if constexpr (Kind == noise_kind::uniform) {
+          const auto scale = B::fset1(5.9604644775390625e-08f), lo = B::fset1(2.98023223876953125e-08f);
+          B::fstore(o + 0, B::fmax(B::fmul(B::cvt(B::template srli<8>(x0[i])), scale), lo));
+          B::fstore(o + 16, B::fmax(B::fmul(B::cvt(B::template srli<8>(x1[i])), scale), lo));
+          B::fstore(o + 32, B::fmax(B::fmul(B::cvt(B::template srli<8>(x2[i])), scale), lo));
+          B::fstore(o + 48, B::fmax(B::fmul(B::cvt(B::template srli<8>(x3[i])), scale), lo));
+        } else {
+          typename B::vf z0, z1, z2, z3;
+          box_muller_f<B>(x0[i], x1[i], z0, z1);
+          box_muller_f<B>(x2[i], x3[i], z2, z3);
+          B::fstore(o + 0, z0);
+          B::fstore(o + 16, z1);
+          B::fstore(o + 32, z2);
+          B::fstore(o + 48, z3);
+        }
+      } else {
+        // 64-bit lane m of a register = word k of blocks 2m, 2m+1 (low word first).
+        double* o = reinterpret_cast<double*>(out) + (gg / G) * E + g / 2;
+        const auto a0 = B::as_l64(x0[i]), a1 = B::as_l64(x1[i]);
+        const auto a2 = B::as_l64(x2[i]), a3 = B::as_l64(x3[i]);
+        if constexpr (Kind == noise_kind::uniform) {
+          const auto one = B::lset1(0x3ff0000000000000ull);
+          const auto lo = B::dset1(1.1102230246251565404236316680908203125e-16);
+          const auto u = [&](auto a) {
+            return B::dmax(B::dsub(B::as_d(B::lor(B::template lsrli<12>(a), one)), B::dset1(1.0)), lo);
+          };
+          B::dstore(o + 0, u(a0));
+          B::dstore(o + 8, u(a1));
+          B::dstore(o + 16, u(a2));
+          B::dstore(o + 24, u(a3));
+        } else {
+          typename B::vd z0, z1, z2, z3;
+          box_muller_d<B>(a0, a1, z0, z1);
+          box_muller_d<B>(a2, a3, z2, z3);
+          B::dstore(o + 0, z0);
+          B::dstore(o + 8, z1);
+          B::dstore(o + 16, z2);
+          B::dstore(o + 24, z3);
+        }
+      }
+    }
+  }
+}
+
+/// One chunk: out[0 .. chunk_elems<T>).
+template <class T, noise_kind Kind, class B = backend_native>
+inline void noise_chunk(const noise_params& p, std::uint64_t chunk, T* out) {
+  noise_chunks<T, Kind, B, 1>(p, chunk, out);
+}
+
+/// Chunks per evaluator cache line-up ("super-chunk"): 4 chunks = 64 Philox blocks.
+inline constexpr int super_chunks = 4;
+
+}  // namespace detail
+}  // namespace latent
