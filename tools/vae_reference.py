@@ -105,7 +105,34 @@ def full():
     print("KL(lowrank || full p):", td.kl_divergence(lr, p).item())
 
 
-SECTIONS = {"full": full, "gaussian": gaussian, "likelihoods": likelihoods, "discretized": discretized}
+# Categorical fixtures: K = 4 classes, B = 2 columns (as lists of columns).
+CP = [[0.1, 0.2, 0.3, 0.4], [0.0, 0.5, 0.5, 0.0]]
+CQ = [[0.25, 0.25, 0.25, 0.25], [0.1, 0.6, 0.2, 0.1]]
+CLP = [[1.0, -2.0, 0.5, 3.0], [40.0, -40.0, 0.0, 2.0]]
+CLQ = [[0.0, 0.0, 1.0, -1.0], [-5.0, 5.0, 1.0, 30.0]]
+# Concrete density points: y on the simplex (K = 3), logits, temperature.
+CONC = [([0.2, 0.5, 0.3], [0.5, -1.0, 2.0], 0.5), ([0.9, 0.05, 0.05], [0.0, 0.0, 0.0], 1.0),
+        ([0.001, 0.998, 0.001], [1.0, 2.0, -1.0], 0.1)]
+
+
+def categorical():
+    t = torch.tensor
+    p, q = td.Categorical(probs=t(CP)), td.Categorical(probs=t(CQ))
+    print("entropy(probs):", p.entropy().tolist())
+    print("KL(p || q) probs:", td.kl_divergence(p, q).tolist())
+    print("cross-entropy H(p, q) probs:", (td.kl_divergence(p, q) + p.entropy()).tolist())
+    lp, lq = td.Categorical(logits=t(CLP)), td.Categorical(logits=t(CLQ))
+    print("entropy(logits p):", lp.entropy().tolist())
+    print("KL(p || q) logits:", td.kl_divergence(lp, lq).tolist())
+    print("cross-entropy logits:", (td.kl_divergence(lp, lq) + lp.entropy()).tolist())
+    u = td.Categorical(logits=torch.zeros(2, 4))
+    print("KL(p || uniform) logits:", td.kl_divergence(lp, u).tolist())
+    for y, l, tau in CONC:
+        d = td.RelaxedOneHotCategorical(t(tau), logits=t(l))
+        print("concrete log_prob", y, l, tau, ":", d.log_prob(t(y)).item())
+
+
+SECTIONS = {"categorical": categorical, "full": full, "gaussian": gaussian, "likelihoods": likelihoods, "discretized": discretized}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(SECTIONS)
