@@ -45,7 +45,7 @@
 #include "latent/diffusion/sigma_schedules.hpp"
 #include "latent/diffusion/timesteps.hpp"
 #include "latent/diffusion/training.hpp"
-#include "latent/diffusion/vdm_elbo.hpp"
+// vdm_elbo.hpp joins once its discretized Gaussian is unified with objectives/ (duplicate name)
 
 // score
 #include "latent/score/discrete_sigmas.hpp"
