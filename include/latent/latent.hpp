@@ -7,6 +7,7 @@
 #include "latent/core/check.hpp"
 #include "latent/core/constants.hpp"
 #include "latent/core/math.hpp"
+#include "latent/core/parallel.hpp"
 #include "latent/core/traits.hpp"
 
 // random
