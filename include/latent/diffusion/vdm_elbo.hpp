@@ -8,7 +8,8 @@
 // 1/2 (SNR(t-1) - SNR(t)) ||x0_hat - x_0||^2 (Kingma et al. 2021, eq. 13).
 // Continuous-time VDM loss: 1/2 gamma'(t) ||eps - eps_hat||^2 (eq. 17); discrete form with
 // T steps: T/2 expm1(gamma(t) - gamma(s)) ||eps - eps_hat||^2, s = t - 1/T (eq. 14).
-// Every term returns an evaluated row with one value per column (nats).
+// Every term returns an evaluated row with one value per column (nats). The discretized
+// Gaussian decoder itself lives in latent/objectives/discretized_gaussian.hpp (VAE side).
 #pragma once
 
 #include <cmath>
@@ -23,53 +24,9 @@
 #include "latent/diffusion/detail.hpp"
 #include "latent/diffusion/posterior.hpp"
 #include "latent/diffusion/schedule.hpp"
+#include "latent/objectives/discretized_gaussian.hpp"
 
 namespace latent {
-namespace vdm_detail {
-
-template <class T>
-inline T erfc(const T& x) {
-  if constexpr (is_autodiff_v<T>) {
-    using std::exp;
-    using Inner = std::decay_t<decltype(x.value())>;
-    const Inner v = x.value();
-    return T(vdm_detail::erfc(v),
-             x.derivatives() * (Inner(-1.1283791670955125738961589031215452) * exp(-v * v)));
-  } else {
-    return std::erfc(x);
-  }
-}
-
-/// log erfc(x): direct below x = 26, asymptotic series above (erfc underflows at ~26.5);
-/// the series truncation error at x = 26 is ~1e-15 relative.
-template <class T>
-inline T log_erfc(const T& x) {
-  using std::log;
-  if (value_of(x) < 26) return log(vdm_detail::erfc(x));
-  if (std::isinf(value_of(x))) return T(-std::numeric_limits<double>::infinity());
-  const T u = T(1) / (T(2) * x * x);
-  const T series = T(1) - u * (T(1) - T(3) * u * (T(1) - T(5) * u * (T(1) - T(7) * u * (T(1) - T(9) * u))));
-  return -x * x - log(x) - T(0.5723649429247000870717136756012478) + log(series);
-}
-
-/// log(Phi(b) - Phi(a)) for a < b (either may be infinite), stable in both tails:
-/// for a > 0, Phi(b) - Phi(a) = (erfc(a/r2) - erfc(b/r2)) / 2 in log space.
-template <class T>
-inline T log_normal_interval(const T& a, const T& b) {
-  using std::log;
-  using std::exp;
-  const T r2 = T(0.7071067811865475244008443621048490393);
-  const T log_half = T(-0.6931471805599453094172321214581765681);
-  if (value_of(a) > 0 || value_of(b) < 0) {
-    const bool upper = value_of(a) > 0;
-    const T lo = upper ? T(a * r2) : T(-b * r2), hi = upper ? T(b * r2) : T(-a * r2);
-    const T la = log_erfc(lo), lb = log_erfc(hi);
-    return log_half + la + log(T(-diffusion_detail::expm1(T(lb - la))));
-  }
-  return log(T(1) - T(0.5) * (vdm_detail::erfc(T(-a * r2)) + vdm_detail::erfc(T(b * r2))));
-}
-
-}  // namespace vdm_detail
 
 /// Prior matching \f$KL(N(\sqrt{\bar\alpha_T}x_0, (1-\bar\alpha_T)I) \| N(0, I)) =
 /// \tfrac12\sum_i(\bar\alpha_T x_{0,i}^2 - \bar\alpha_T - \log(1-\bar\alpha_T))\f$
@@ -123,36 +80,29 @@ inline Eigen::Array<scalar_t<DerivedX>, 1, Eigen::Dynamic> denoising_kl(
   return denoising_kl(schedule, t, x0, x0_hat, schedule.posterior_variance()(t));
 }
 
-/// Discretized Gaussian log-likelihood of data in [-1, 1] with 256 levels (Ho et al. 2020,
-/// eq. 13): per element log(Phi((x + 1/255 - mu)/s) - Phi((x - 1/255 - mu)/s)), with the
-/// outer bins extended to -inf and +inf; summed over rows. Returns an evaluated row.
-template <class DerivedX, class DerivedM, class DerivedL>
-inline Eigen::Array<scalar_t<DerivedX>, 1, Eigen::Dynamic> discretized_gaussian_log_likelihood(
-    const Eigen::ArrayBase<DerivedX>& x0, const Eigen::ArrayBase<DerivedM>& mean,
-    const Eigen::ArrayBase<DerivedL>& log_scale) {
+/// Reconstruction term \f$L_0 = -\log p(x_0 | x_1)\f$ with the discretized Gaussian decoder
+/// of Ho et al. 2020 (eq. 13; latent/objectives/discretized_gaussian.hpp) centred at the
+/// model's x0_hat (the posterior mean at t = 0 is x0_hat: coef1 = 1, coef2 = 0) with variance
+/// exp(log_var) per element. Data in [-1, 1] on the 256-level grid. Returns an evaluated row
+/// (nats per column).
+template <class DerivedX, class DerivedH, class DerivedL>
+inline Eigen::Array<scalar_t<DerivedX>, 1, Eigen::Dynamic> reconstruction_nll(
+    const Eigen::ArrayBase<DerivedX>& x0, const Eigen::ArrayBase<DerivedH>& x0_hat,
+    const Eigen::ArrayBase<DerivedL>& log_var) {
+  return (-discretized_gaussian_log_likelihood(x0, x0_hat, log_var)).eval();
+}
+
+/// Reconstruction term with the fixed decoder variance beta_0 of the schedule (Ho et al.
+/// 2020, Sec. 3.3: sigma_1^2 = beta_1 in their 1-based indexing). Returns an evaluated row.
+template <class DerivedX, class DerivedH>
+inline Eigen::Array<scalar_t<DerivedX>, 1, Eigen::Dynamic> reconstruction_nll(
+    const noise_schedule& schedule, const Eigen::ArrayBase<DerivedX>& x0,
+    const Eigen::ArrayBase<DerivedH>& x0_hat) {
   using S = scalar_t<DerivedX>;
-  using std::exp;
-  const char* fn = "latent::discretized_gaussian_log_likelihood";
-  check_same_shape(fn, "x0", x0, "mean", mean);
-  check_same_shape(fn, "x0", x0, "log_scale", log_scale);
-  check_in_range(fn, "x0", x0.derived(), -1.0, 1.0);
-  const auto& x = x0.derived();
-  const auto& m = mean.derived();
-  const auto& ls = log_scale.derived();
-  Eigen::Array<S, 1, Eigen::Dynamic> out(x.cols());
-  const S half_bin = S(1.0 / 255.0), inf = S(std::numeric_limits<double>::infinity());
-  for (Eigen::Index j = 0; j < x.cols(); ++j) {
-    S acc = S(0);
-    for (Eigen::Index i = 0; i < x.rows(); ++i) {
-      const S xi = x(i, j);
-      const S inv_s = exp(S(-ls(i, j)));
-      const S lo = value_of(xi) <= -0.999 ? -inf : S((xi - half_bin - m(i, j)) * inv_s);
-      const S hi = value_of(xi) >= 0.999 ? inf : S((xi + half_bin - m(i, j)) * inv_s);
-      acc += vdm_detail::log_normal_interval(lo, hi);
-    }
-    out(j) = acc;
-  }
-  return out;
+  const S lv = S(std::log(schedule.betas()(0)));
+  return reconstruction_nll(x0, x0_hat,
+                            Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic>::Constant(
+                                x0.rows(), x0.cols(), lv));
 }
 
 /// Negative ELBO in bits per dimension: nats / (D log 2). Returns an evaluated row.
