@@ -2,6 +2,7 @@
 // lowest index), block merging, near-tie re-ranking, expression inputs, AutoDiff, errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -44,7 +45,8 @@ TEMPLATE_TEST_CASE("quantize agrees exactly with brute force on random data", "[
                                     {64, 600, 300}, {5, 1, 9}, {64, 513, 257}};
   std::uint64_t seed = 11;
   for (const auto& s : shapes) {
-    const mat<T> z = gaussian<T>(s[0], s[2], seed++);
+    // Keep every code block (K), shrink the batch under the sanitizers.
+    const mat<T> z = gaussian<T>(s[0], std::max<Eigen::Index>(1, s[2] / vq_test::shrink), seed++);
     const mat<T> e = gaussian<T>(s[0], s[1], seed++);
     check_against_brute_force(z, e, ws);
   }
@@ -69,7 +71,7 @@ TEMPLATE_TEST_CASE("quantize merges code and column blocks correctly", "[quantiz
 TEMPLATE_TEST_CASE("duplicated codebook columns: ties go to the lowest index", "[quantize]",
                    float, double) {
   using T = TestType;
-  const Eigen::Index d = 64, k0 = 50, b = 200;
+  const Eigen::Index d = 64, k0 = 50, b = 200 / vq_test::shrink;
   const mat<T> base = gaussian<T>(d, k0, 7);
   // Codebook = [base, base, base]: every column has three exact ties, spread over the rows
   // of different GEMM micro-kernel panels. Columns of z are noisy copies of codes of the
@@ -143,7 +145,7 @@ TEMPLATE_TEST_CASE("near-ties from cancellation are re-ranked exactly", "[quanti
 TEST_CASE("quantize agrees with a long-double brute force on double data", "[quantize]") {
   // An independent reference in higher precision: on continuous random data there are no
   // near-ties at the 1e-12 level, so the argmins must agree.
-  const mat<double> z = gaussian<double>(64, 500, 31);
+  const mat<double> z = gaussian<double>(64, 500 / vq_test::shrink, 31);
   const mat<double> e = gaussian<double>(64, 700, 32);
   const auto r = latent::quantize(z, e);
   for (Eigen::Index b = 0; b < z.cols(); ++b) {

@@ -9,6 +9,14 @@
 
 namespace vq_test {
 
+/// Batch sizes shrink by this factor under ASan/UBSan (LATENT_SANITIZER_BUILD), where the
+/// brute-force references (software std::fma at -O0) would otherwise take tens of seconds.
+#ifdef LATENT_SANITIZER_BUILD
+inline constexpr Eigen::Index shrink = 8;
+#else
+inline constexpr Eigen::Index shrink = 1;
+#endif
+
 template <class T>
 using mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 

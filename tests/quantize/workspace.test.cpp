@@ -76,7 +76,7 @@ TEMPLATE_TEST_CASE("steady-state calls allocate nothing", "[quantize][workspace]
           REQUIRE(tmp.sum() == T(0));
         }) >= 1);
 #endif
-  const Eigen::Index d = 64, b = 700;
+  const Eigen::Index d = 64, b = 700 / vq_test::shrink;
   const mat<T> z = gaussian<T>(d, b, 1001);
   const mat<T> e = gaussian<T>(d, 1500, 1002);  // several code blocks
   latent::vq_workspace<T> ws;
@@ -91,7 +91,7 @@ TEMPLATE_TEST_CASE("steady-state calls allocate nothing", "[quantize][workspace]
   CHECK((idx == first).all());
   // Smaller shapes reuse the grown buffers.
   CHECK(allocations_in([&] {
-          latent::quantize_into(z.leftCols(300), e.leftCols(40), idx.head(300), q.leftCols(300),
+          latent::quantize_into(z.leftCols(b / 2), e.leftCols(40), idx.head(b / 2), q.leftCols(b / 2),
                                 ws);
         }) == 0);
 
