@@ -46,7 +46,7 @@
 #include "latent/diffusion/sigma_schedules.hpp"
 #include "latent/diffusion/timesteps.hpp"
 #include "latent/diffusion/training.hpp"
-// vdm_elbo.hpp joins once its discretized Gaussian is unified with objectives/ (duplicate name)
+#include "latent/diffusion/vdm_elbo.hpp"
 
 // score
 #include "latent/score/discrete_sigmas.hpp"
