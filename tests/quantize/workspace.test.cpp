@@ -1,7 +1,5 @@
-// Steady-state quantize_into / residual_quantize_into / vq_ema_update allocate nothing: this
-// executable replaces malloc (glibc's documented "replacing malloc" mechanism, forwarding to
-// __libc_malloc and friends) to count heap allocations made while a flag is set. Skipped under
-// the sanitizers, which interpose malloc themselves.
+// Steady-state quantize_into / residual_quantize_into / vq_ema_update allocate nothing,
+// counted by tests/support/alloc_counter.hpp (skipped under the sanitizers).
 #include <catch2/catch.hpp>
 
 #include <cstddef>
@@ -14,53 +12,12 @@
 #include "latent/quantize/nearest.hpp"
 #include "quantize/test_util.hpp"
 
-#if !defined(LATENT_SANITIZER_BUILD) && defined(__GLIBC__)
-#define LATENT_COUNT_MALLOC 1
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void __libc_free(void*);
-}
-namespace {
-volatile bool g_counting = false;
-volatile long g_allocations = 0;
-}  // namespace
-extern "C" {
-void* malloc(std::size_t n) noexcept {
-  if (g_counting) g_allocations = g_allocations + 1;
-  return __libc_malloc(n);
-}
-void* calloc(std::size_t a, std::size_t b) noexcept {
-  if (g_counting) g_allocations = g_allocations + 1;
-  return __libc_calloc(a, b);
-}
-void* realloc(void* p, std::size_t n) noexcept {
-  if (g_counting) g_allocations = g_allocations + 1;
-  return __libc_realloc(p, n);
-}
-void free(void* p) noexcept { __libc_free(p); }
-}
-#endif
+#include "support/alloc_counter.hpp"
 
 using vq_test::gaussian;
 using vq_test::mat;
 
-namespace {
-template <class F>
-long allocations_in(F&& f) {
-#ifdef LATENT_COUNT_MALLOC
-  g_allocations = 0;
-  g_counting = true;
-  f();
-  g_counting = false;
-  return g_allocations;
-#else
-  f();
-  return 0;
-#endif
-}
-}  // namespace
+using alloc_counter::allocations_in;
 
 TEMPLATE_TEST_CASE("steady-state calls allocate nothing", "[quantize][workspace]", float,
                    double) {
