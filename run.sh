@@ -73,7 +73,8 @@ case "$cmd" in
     ctest --test-dir "$dir" --output-on-failure -j "$jobs"
     ;;
   bench)
-    ensure_packages "${base_packages[@]}" libbenchmark-dev python3 python3-numpy python3-torch
+    # The peers get Debian's OpenBLAS (libblas.so.3 alternative) rather than the reference BLAS.
+    ensure_packages "${base_packages[@]}" libbenchmark-dev python3 python3-numpy python3-torch libopenblas0-pthread
     dir="${BUILD_DIR:-build/bench}"
     configure "$dir" -DLATENT_BUILD_TESTS=OFF -DLATENT_BUILD_EXAMPLES=OFF -DLATENT_BUILD_BENCHMARKS=ON
     say "building the benchmarks in $dir"
