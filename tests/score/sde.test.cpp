@@ -12,10 +12,14 @@
 
 using Catch::Contains;
 
+// Under ASan/UBSan (about 10x slower) fewer chains and steps; the tolerances are 5 standard
+// errors of the smaller samples plus the same allowances.
 #ifdef LATENT_SANITIZER_BUILD
 constexpr Eigen::Index kChains = 1000;
+constexpr int kSlow = 3;
 #else
 constexpr Eigen::Index kChains = 10000;
+constexpr int kSlow = 1;
 #endif
 
 TEST_CASE("SDE coefficients match score_sde", "[sde]") {
@@ -144,7 +148,7 @@ TEMPLATE_TEST_CASE("predictor-corrector samplers reproduce a Gaussian mixture", 
   A x(2, kChains);
   std::string which;
   latent::pc_options opt;
-  opt.steps = 500;
+  opt.steps = 500 / kSlow;
   opt.norm = latent::corrector_norm::batch_mean;
   auto run = [&](const auto& sde) {
     auto score = [&](const A& xx, double t, A& o) {
@@ -198,7 +202,7 @@ TEST_CASE("predictor-corrector with per-sample corrector norms in D = 256", "[sd
   latent::philox4x32 eng(61);
   A x(D, n);
   latent::pc_options opt;
-  opt.steps = 300;
+  opt.steps = 300 / kSlow;
   const latent::vp_sde sde;
   auto score = [&](const A& xx, double t, A& o) {
     const double m = sde.mean_coeff(t), sd = sde.marginal_std(t);
@@ -223,7 +227,7 @@ TEST_CASE("predictor-corrector with per-sample corrector norms in D = 256", "[sd
 TEST_CASE("stationary law of the Langevin corrector", "[sde][corrector]") {
   for (int D : {32, 1000}) {
     for (auto norm : {latent::corrector_norm::per_sample, latent::corrector_norm::batch_mean}) {
-      const Eigen::Index n = 200000 / D;
+      const Eigen::Index n = 200000 / kSlow / D;
       latent::philox4x32 eng(71);
       Eigen::ArrayXXd x = latent::randn<Eigen::ArrayXXd>(D, n, eng), s(D, n), z(D, n);
       for (int k = 0; k < 100; ++k) {
