@@ -253,3 +253,33 @@ TEST_CASE("DDPM step errors", "[diffusion][ddpm]") {
                     Contains("alpha_bar at t = 999 is 0 (zero terminal SNR)"));
   CHECK_THROWS_AS(latent::ddpm_step(zero_snr(), e, 999, 998, X, M, out, Z), std::domain_error);
 }
+
+TEST_CASE("float steps with alpha_bar below float's range stay finite when clipping",
+          "[diffusion][ddpm]") {
+  // alpha_bar_85 = 0.1^86 ~ 1e-86: 1/sqrt(alpha_bar) ~ 1e43 overflows float. Clipped and
+  // thresholded steps are then computed in double and stored as float; they must equal the
+  // double step rounded to float.
+  const latent::noise_schedule s(Eigen::ArrayXd::Constant(90, 0.9));
+  const Eigen::ArrayXXf xf = X.cast<float>(), mf = M.cast<float>(), zf = Z.cast<float>();
+  Eigen::ArrayXXf of(4, 2);
+  A od(4, 2);
+  for (int mode = 0; mode < 2; ++mode) {
+    latent::ddpm_options o;
+    o.clip_sample = mode == 0;
+    o.thresholding = mode == 1;
+    o.sample_max_value = 2.0;
+    latent::ddpm_step(s, o, 85, 84, xf, mf, of, zf);
+    latent::ddpm_step(s, o, 85, 84, xf.cast<double>(), mf.cast<double>(), od, zf.cast<double>());
+    CHECK(of.allFinite());
+    CHECK(((of.cast<double>() - od).abs() <= 1e-6 * (1 + od.abs())).all());
+    latent::ddim_options d;
+    d.clip_sample = mode == 0;
+    d.thresholding = mode == 1;
+    d.use_clipped_model_output = true;
+    d.eta = 0.5;
+    latent::ddim_step(s, d, 85, 80, xf, mf, of, zf);
+    latent::ddim_step(s, d, 85, 80, xf.cast<double>(), mf.cast<double>(), od, zf.cast<double>());
+    CHECK(of.allFinite());
+    CHECK(((of.cast<double>() - od).abs() <= 1e-6 * (1 + od.abs())).all());
+  }
+}

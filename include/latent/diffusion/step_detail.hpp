@@ -93,7 +93,49 @@ inline S quantile_in_place(S* v, Eigen::Index n, double q) {
   const S v_lo = v[lo];
   if (hi == lo || frac == 0) return v_lo;
   const S v_hi = *std::min_element(v + lo + 1, v + n);
+  if (!(v_hi != v_lo)) return v_lo;  // equal (also both inf): no inf - inf
   return v_lo + S(frac) * (v_hi - v_lo);
+}
+
+/// The clipped / thresholded form of assign_step, computed in scalar C and stored as S.
+template <class C, class OutDerived, class X, class M, class NoiseTerm>
+inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, double ax, double am,
+                               double k0, double kx, double km, const x0_transform& tr,
+                               const NoiseTerm& noise_term) {
+  using S = typename OutDerived::Scalar;
+  constexpr bool has_noise = !std::is_same<NoiseTerm, no_noise>::value;
+  const auto& x = x_in.template cast<C>();
+  const auto& m = m_in.template cast<C>();
+  if (tr.threshold) {
+    if constexpr (bool(int(OutDerived::Flags) & Eigen::DirectAccessBit)) {
+      const Eigen::Index n = out.rows();
+      for (Eigen::Index j = 0; j < out.cols(); ++j) {
+        auto col = out.col(j);
+        col = (C(ax) * x.col(j) + C(am) * m.col(j)).abs().template cast<S>();
+        C s = C(quantile_in_place(&col.coeffRef(0), n, tr.ratio));
+        // s = clamp(s, 1, sample_max_value); x0 -> clamp(x0, -s, s) / s (Saharia et al. 2022)
+        if (s < C(1)) s = C(1);
+        if (s > C(tr.max_value)) s = C(tr.max_value);
+        const C inv_s = C(1) / s;
+        const auto x0 = (C(ax) * x.col(j) + C(am) * m.col(j)).max(-s).min(s) * inv_s;
+        if constexpr (has_noise) {
+          col = (C(k0) * x0 + C(kx) * x.col(j) + C(km) * m.col(j) +
+                 noise_term.col(j).template cast<C>())
+                    .template cast<S>();
+        } else {
+          col = (C(k0) * x0 + C(kx) * x.col(j) + C(km) * m.col(j)).template cast<S>();
+        }
+      }
+    }
+    return;
+  }
+  const C r = C(tr.clip_range);
+  const auto x0 = (C(ax) * x + C(am) * m).max(-r).min(r);
+  if constexpr (has_noise) {
+    out = (C(k0) * x0 + C(kx) * x + C(km) * m + noise_term.template cast<C>()).template cast<S>();
+  } else {
+    out = (C(k0) * x0 + C(kx) * x + C(km) * m).template cast<S>();
+  }
 }
 
 /// out = k0 * g(ax x + am m) + kx x + km m + noise_term, as described at the top. All
@@ -105,35 +147,19 @@ inline void assign_step(const Eigen::ArrayBase<OutDerived>& out_base, const X& x
   using S = typename OutDerived::Scalar;
   OutDerived& out = const_cast<OutDerived&>(out_base.derived());
   constexpr bool has_noise = !std::is_same<NoiseTerm, no_noise>::value;
-  if (tr.threshold) {
-    if constexpr (bool(int(OutDerived::Flags) & Eigen::DirectAccessBit)) {
-      const Eigen::Index n = out.rows();
-      for (Eigen::Index j = 0; j < out.cols(); ++j) {
-        auto col = out.col(j);
-        col = (S(ax) * x.col(j) + S(am) * m.col(j)).abs();
-        S s = quantile_in_place(&col.coeffRef(0), n, tr.ratio);
-        // s = clamp(s, 1, sample_max_value); x0 -> clamp(x0, -s, s) / s (Saharia et al. 2022)
-        if (s < S(1)) s = S(1);
-        if (s > S(tr.max_value)) s = S(tr.max_value);
-        const S inv_s = S(1) / s;
-        const auto x0 = (S(ax) * x.col(j) + S(am) * m.col(j)).max(-s).min(s) * inv_s;
-        if constexpr (has_noise) {
-          col = S(k0) * x0 + S(kx) * x.col(j) + S(km) * m.col(j) + noise_term.col(j);
-        } else {
-          col = S(k0) * x0 + S(kx) * x.col(j) + S(km) * m.col(j);
-        }
+  if (tr.threshold || tr.clip) {
+    // x0_hat = ax x + am m with separately cast coefficients: 1/sqrt(alpha_bar) or
+    // 1/sqrt(1 - alpha_bar) beyond float's range (alpha_bar < ~1e-76) would give inf - inf.
+    // Such steps are computed in double and stored as float.
+    if constexpr (std::is_same<S, float>::value) {
+      const double big = 1e30;
+      if (std::abs(ax) > big || std::abs(am) > big || std::abs(k0) > big ||
+          std::abs(kx) > big || std::abs(km) > big) {
+        assign_transformed<double>(out, x, m, ax, am, k0, kx, km, tr, noise_term);
+        return;
       }
     }
-    return;
-  }
-  if (tr.clip) {
-    const S r = S(tr.clip_range);
-    const auto x0 = (S(ax) * x + S(am) * m).max(-r).min(r);
-    if constexpr (has_noise) {
-      out = S(k0) * x0 + S(kx) * x + S(km) * m + noise_term;
-    } else {
-      out = S(k0) * x0 + S(kx) * x + S(km) * m;
-    }
+    assign_transformed<S>(out, x, m, ax, am, k0, kx, km, tr, noise_term);
     return;
   }
   // No transform: k0 (ax x + am m) + kx x + km m, folded in double.
