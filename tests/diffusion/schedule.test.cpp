@@ -196,6 +196,15 @@ TEST_CASE("invalid schedule configurations throw", "[diffusion][schedule]") {
                     Contains("at least 2"));
   b << 0.1, std::nan(""), 0.3;
   CHECK_THROWS_WITH(latent::rescale_zero_terminal_snr(b), Contains("betas[1] is nan"));
+  // sqrt(alpha_bar) that does not move in double cannot be rescaled (would divide by 0).
+  CHECK_THROWS_WITH(latent::rescale_zero_terminal_snr(Eigen::ArrayXd::Constant(4, 1e-17)),
+                    Contains("squares to 0 in double"));
+  CHECK_THROWS_AS(latent::rescale_zero_terminal_snr(Eigen::ArrayXd::Constant(4, 1e-17)),
+                  std::domain_error);
+  // Extreme generator parameters that round a beta to 0 are reported by the generator.
+  CHECK_THROWS_WITH(latent::cosine_betas(10, 1e16), Contains("latent::cosine_betas: the parameters give betas["));
+  CHECK_THROWS_WITH(latent::linear_betas(6, 4 * 4.9406564584124654e-324, 4.9406564584124654e-324),
+                    Contains("after rounding, but every beta must be in (0, 1)"));
 }
 
 TEST_CASE("inference timesteps match diffusers' set_timesteps", "[diffusion][timesteps]") {
@@ -234,7 +243,17 @@ TEST_CASE("invalid timesteps throw", "[diffusion][timesteps]") {
   CHECK_THROWS_WITH(latent::inference_timesteps(0, 1, timestep_spacing::leading),
                     Contains("num_train_timesteps = 0"));
   CHECK_THROWS_WITH(latent::inference_timesteps(100, 100, timestep_spacing::leading, 1),
-                    Contains("timestep 100 (steps_offset = 1) is out of range [0, 99]"));
+                    Contains("(steps_offset = 1) is out of range [0, 99]"));
+  CHECK_THROWS_WITH(latent::inference_timesteps(100, 10, timestep_spacing::leading, -1),
+                    Contains("steps_offset = -1 is out of range [0, 99]"));
+  CHECK_THROWS_AS(latent::inference_timesteps(100, 10, timestep_spacing::leading,
+                                              std::numeric_limits<std::int64_t>::max()),
+                  std::domain_error);
+  CHECK_THROWS_WITH(latent::inference_timesteps(std::int64_t(1) << 60, 3, timestep_spacing::trailing),
+                    Contains("is out of range [1, 2^53] for linspace and trailing spacing"));
+  const auto huge = latent::inference_timesteps(std::numeric_limits<std::int64_t>::max(), 3,
+                                                timestep_spacing::leading, 5);
+  CHECK(huge.back() == 5);
   CHECK_THROWS_AS(latent::inference_timesteps(100, 10, timestep_spacing::trailing, 1),
                   std::invalid_argument);
   CHECK_THROWS_WITH(latent::custom_timesteps(1000, V{999, 999, 3}),

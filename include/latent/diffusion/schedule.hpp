@@ -34,6 +34,18 @@ inline void check_beta_range(const char* fn, double beta_start, double beta_end)
   if (!(beta_end > 0 && beta_end < 1))
     detail::throw_domain(fn, "beta_end", detail::format_value(beta_end), "in (0, 1)");
 }
+/// Extreme parameters (subnormal endpoints, s >~ 1e15) can round a beta to 0, to a negative
+/// subnormal or to 1: say so here instead of letting noise_schedule reject it later.
+inline void check_generated(const char* fn, const Eigen::ArrayXd& betas) {
+  for (Eigen::Index i = 0; i < betas.size(); ++i) {
+    if (!(betas(i) > 0 && betas(i) < 1)) {
+      throw std::domain_error(std::string(fn) + ": the parameters give betas[" +
+                              std::to_string(i) + "] = " + detail::format_value(betas(i)) +
+                              " after rounding, but every beta must be in (0, 1)");
+    }
+  }
+}
+
 /// numpy.linspace(a, b, n): a + i * (b - a) / (n - 1), with the last point exactly b.
 inline Eigen::ArrayXd linspace(double a, double b, std::int64_t n) {
   Eigen::ArrayXd out(n);
@@ -55,7 +67,9 @@ inline Eigen::ArrayXd linear_betas(std::int64_t num_train_timesteps, double beta
                                    double beta_end = 0.02) {
   schedule_detail::check_steps("latent::linear_betas", num_train_timesteps);
   schedule_detail::check_beta_range("latent::linear_betas", beta_start, beta_end);
-  return schedule_detail::linspace(beta_start, beta_end, num_train_timesteps);
+  Eigen::ArrayXd betas = schedule_detail::linspace(beta_start, beta_end, num_train_timesteps);
+  schedule_detail::check_generated("latent::linear_betas", betas);
+  return betas;
 }
 
 /// "Scaled linear" betas \f$\beta_i = (\sqrt{\beta_{start}} + i(\sqrt{\beta_{end}} -
@@ -66,8 +80,11 @@ inline Eigen::ArrayXd scaled_linear_betas(std::int64_t num_train_timesteps,
                                           double beta_start = 0.00085, double beta_end = 0.012) {
   schedule_detail::check_steps("latent::scaled_linear_betas", num_train_timesteps);
   schedule_detail::check_beta_range("latent::scaled_linear_betas", beta_start, beta_end);
-  return schedule_detail::linspace(std::sqrt(beta_start), std::sqrt(beta_end), num_train_timesteps)
-      .square();
+  Eigen::ArrayXd betas =
+      schedule_detail::linspace(std::sqrt(beta_start), std::sqrt(beta_end), num_train_timesteps)
+          .square();
+  schedule_detail::check_generated("latent::scaled_linear_betas", betas);
+  return betas;
 }
 
 /// Cosine betas (Nichol & Dhariwal 2021, eq. 17; diffusers "squaredcos_cap_v2"):
@@ -92,6 +109,7 @@ inline Eigen::ArrayXd cosine_betas(std::int64_t num_train_timesteps, double s = 
     const double beta = std::sin(b - a) * std::sin(b + a) / (ca * ca);
     betas(i) = std::min(beta, max_beta);
   }
+  schedule_detail::check_generated(fn, betas);
   return betas;
 }
 
@@ -103,7 +121,9 @@ inline Eigen::ArrayXd sigmoid_betas(std::int64_t num_train_timesteps, double bet
   schedule_detail::check_steps("latent::sigmoid_betas", num_train_timesteps);
   schedule_detail::check_beta_range("latent::sigmoid_betas", beta_start, beta_end);
   const Eigen::ArrayXd x = schedule_detail::linspace(-6.0, 6.0, num_train_timesteps);
-  return (1.0 / (1.0 + (-x).exp())) * (beta_end - beta_start) + beta_start;
+  Eigen::ArrayXd betas = (1.0 / (1.0 + (-x).exp())) * (beta_end - beta_start) + beta_start;
+  schedule_detail::check_generated("latent::sigmoid_betas", betas);
+  return betas;
 }
 
 /// Zero-terminal-SNR rescale (Lin et al. 2023, Algorithm 1): shift sqrt(alpha_bar) so that
@@ -139,6 +159,15 @@ inline Eigen::ArrayXd rescale_zero_terminal_snr(const Eigen::DenseBase<Derived>&
   out(0) = betas(0);
   for (Eigen::Index i = 1; i < T; ++i) {
     const double d_prev = s(i - 1) - sT;
+    if (!(d_prev * d_prev > 0)) {
+      // sqrt(alpha_bar) does not move (betas ~1e-17) or underflows before the last step:
+      // the rescaled alpha_bar would reach 0 before T - 1.
+      throw std::domain_error(
+          std::string(fn) + ": sqrt(alpha_bar[" + std::to_string(i - 1) + "]) - sqrt(alpha_bar[" +
+          std::to_string(T - 1) + "]) = " + detail::format_value(d_prev) +
+          " squares to 0 in double, so the rescaled schedule would reach zero SNR before the "
+          "last step");
+    }
     const double d = (i == T - 1) ? 0.0 : s(i) - sT;
     const double diff = s(i - 1) * -std::expm1(0.5 * std::log1p(-betas(i)));
     out(i) = diff * (d_prev + d) / (d_prev * d_prev);

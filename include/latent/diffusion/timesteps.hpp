@@ -68,11 +68,29 @@ inline std::vector<std::int64_t> inference_timesteps(std::int64_t num_train_time
   if (steps_offset != 0 && spacing != timestep_spacing::leading)
     throw std::invalid_argument(std::string(fn) +
                                 ": steps_offset applies to leading spacing only");
+  if (spacing != timestep_spacing::leading && T > (std::int64_t(1) << 53)) {
+    throw std::domain_error(std::string(fn) + ": num_train_timesteps = " + std::to_string(T) +
+                            " is out of range [1, 2^53] for linspace and trailing spacing "
+                            "(they are computed in double)");
+  }
+  if (steps_offset < 0 || steps_offset >= T) {
+    throw std::domain_error(std::string(fn) + ": steps_offset = " + std::to_string(steps_offset) +
+                            " is out of range [0, " + std::to_string(T - 1) + "]");
+  }
   std::vector<std::int64_t> ts(static_cast<std::size_t>(n));
   switch (spacing) {
     case timestep_spacing::leading: {
       const std::int64_t ratio = T / n;
-      for (std::int64_t i = 0; i < n; ++i) ts[std::size_t(i)] = (n - 1 - i) * ratio + steps_offset;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::int64_t base = (n - 1 - i) * ratio;  // <= T - ratio: no overflow
+        if (base > T - 1 - steps_offset) {
+          throw std::domain_error(std::string(fn) + ": timestep " + std::to_string(base) + " + " +
+                                  std::to_string(steps_offset) + " (steps_offset = " +
+                                  std::to_string(steps_offset) + ") is out of range [0, " +
+                                  std::to_string(T - 1) + "]");
+        }
+        ts[std::size_t(i)] = base + steps_offset;
+      }
       break;
     }
     case timestep_spacing::linspace: {
