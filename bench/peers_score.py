@@ -8,11 +8,14 @@
   euler_ancestral_noise:  the same with z given
 Each op is timed in two forms: "eager" as a user writes it (fresh tensors), and "out=" with
 preallocated outputs (torch.randn(out=), torch.add(out=), in-place ops), the fastest eager
-form; the table reports the faster. Prints: op, size, dtype, ns per element.
+form; the table reports the faster. Times are process CPU time (time.process_time), like
+Google Benchmark's ns_per_elem counter, so that a loaded shared machine inflates neither.
+Prints: op, size, dtype, ns per element.
 Run: /usr/bin/python3 bench/peers_score.py [--quick]
 """
 import math
 import sys
+import time
 import timeit
 
 import torch
@@ -89,9 +92,9 @@ def ops(n, dtype):
 
 
 def best_ns(fn, n):
-    number = max(1, int(2e6 // n)) if not QUICK else max(1, int(2e5 // n))
+    number = max(2, int(4e6 // n)) if not QUICK else max(1, int(2e5 // n))
     repeat = 5 if not QUICK else 3
-    t = min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+    t = min(timeit.repeat(fn, number=number, repeat=repeat, timer=time.process_time)) / number
     return t * 1e9 / n
 
 
