@@ -1,0 +1,285 @@
+// Reliability: the edges of the discrete diffusion side. alpha_bar exactly 1 (t = -1) and 0
+// (zero terminal SNR), every DDPM/DDIM step and prediction type at zero terminal SNR, the
+// posterior variance at t = 0, both ends of the cosine schedule, float32 everywhere, guidance
+// scales 0, 1e-6 and 1e6, empty batches / D = 1 / B = 1, and the NaN/Inf policy (data NaN
+// propagates, parameters are validated). Outcomes are listed in docs/reliability.md.
+#include <catch2/catch.hpp>
+
+#include <Eigen/Core>
+#include <cmath>
+#include <limits>
+
+#include "latent/diffusion/ddim.hpp"
+#include "latent/diffusion/ddpm.hpp"
+#include "latent/diffusion/forward.hpp"
+#include "latent/diffusion/guidance.hpp"
+#include "latent/diffusion/posterior.hpp"
+#include "latent/diffusion/predictions.hpp"
+#include "latent/diffusion/schedule.hpp"
+#include "latent/random/philox.hpp"
+
+namespace {
+template <class S>
+using A = Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic>;
+
+latent::noise_schedule ztsnr(std::int64_t T = 1000) {
+  return latent::noise_schedule(latent::rescale_zero_terminal_snr(latent::scaled_linear_betas(T)));
+}
+
+template <class S>
+A<S> ramp(Eigen::Index d, Eigen::Index b, double scale = 1.0) {
+  A<S> x(d, b);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x(i) = S(scale * std::sin(0.7 * double(i) + 0.3));
+  return x;
+}
+}  // namespace
+
+TEST_CASE("zero terminal SNR schedule: alpha_bar is exactly 0 at T-1 and 1 at t = -1",
+          "[reliability][diffusion][ztsnr]") {
+  const auto s = ztsnr();
+  const auto T = s.size();
+  CHECK(s.betas()(T - 1) == 1.0);
+  CHECK(s.alpha_bar()(T - 1) == 0.0);
+  CHECK(s.one_minus_alpha_bar()(T - 1) == 1.0);
+  CHECK(s.snr()(T - 1) == 0.0);
+  CHECK(s.log_snr()(T - 1) == -std::numeric_limits<double>::infinity());
+  CHECK(s.sigma()(T - 1) == std::numeric_limits<double>::infinity());
+  CHECK(s.alpha_bar_at(-1) == 1.0);
+  CHECK(s.one_minus_alpha_bar_at(-1) == 0.0);
+  CHECK(s.posterior_variance().allFinite());
+  CHECK(s.posterior_log_variance_clipped().allFinite());
+  CHECK(s.posterior_mean_coef1().allFinite());
+  CHECK(s.posterior_mean_coef2().allFinite());
+  // Only the last beta may be 1.
+  Eigen::ArrayXd b = latent::linear_betas(10);
+  b(4) = 1.0;
+  CHECK_THROWS_AS(latent::noise_schedule(b), std::domain_error);
+  CHECK_THROWS_WITH(latent::noise_schedule(b),
+                    Catch::Contains("latent::noise_schedule: betas[4] is 1, but must be in (0, 1)"));
+}
+
+TEST_CASE("posterior variance at t = 0 is exactly 0; clipped log-variance uses t = 1",
+          "[reliability][diffusion][posterior]") {
+  for (const auto& s : {latent::noise_schedule(latent::linear_betas(1000)), ztsnr()}) {
+    CHECK(latent::posterior_variance(s, 0) == 0.0);
+    CHECK(latent::posterior_variance(s, 0, -1) == 0.0);
+    CHECK(latent::posterior_log_variance_clipped(s, 0) == s.posterior_log_variance_clipped()(1));
+    CHECK(std::isfinite(latent::posterior_log_variance_clipped(s, 0)));
+    const auto c = latent::posterior_coefficients(s, 0, -1);
+    CHECK(c.coef_x0 == Approx(1.0));  // the last step returns x0_hat
+    CHECK(c.coef_xt == 0.0);
+  }
+  const latent::noise_schedule one(latent::linear_betas(1));  // T = 1: log beta_0
+  CHECK(latent::posterior_log_variance_clipped(one, 0) == Approx(std::log(1e-4)));
+}
+
+TEST_CASE("cosine schedule at both ends: first beta tiny and accurate, last beta capped",
+          "[reliability][diffusion][cosine]") {
+  const auto b = latent::cosine_betas(1000);
+  // beta_0 = 1 - cos^2(pi/2 (1/T + s)/(1 + s)) / cos^2(pi/2 s/(1 + s)), s = 0.008
+  // (mpmath, 30 digits: 4.1190559292e-05; tools/diffusion_reference.py computes the table).
+  const double s = 0.008, hp = 1.5707963267948966;
+  const double a0 = std::cos(hp * s / (1 + s)), a1 = std::cos(hp * (1.0 / 1000 + s) / (1 + s));
+  CHECK(b(0) == Approx(1 - a1 * a1 / (a0 * a0)).epsilon(1e-9));
+  CHECK(b(0) > 0);
+  CHECK(b(999) == 0.999);  // capped at max_beta
+  const latent::noise_schedule sc(b);
+  CHECK(sc.alpha_bar()(999) > 0);
+  CHECK(sc.alpha_bar()(999) < 1e-7);
+  CHECK(sc.sigma().allFinite());
+  CHECK(sc.one_minus_alpha_bar()(0) == Approx(b(0)).epsilon(1e-12));  // no cancellation
+}
+
+TEMPLATE_TEST_CASE("every DDPM step at zero terminal SNR: v and sample prediction finite, "
+                   "epsilon prediction throws",
+                   "[reliability][diffusion][ztsnr][ddpm]", float, double) {
+  using S = TestType;
+  const auto s = ztsnr();
+  const auto T = s.size();
+  const A<S> x = ramp<S>(4, 3, 1.0), m = ramp<S>(4, 3, 0.5), z = ramp<S>(4, 3, -1.0);
+  A<S> out(4, 3);
+  for (auto v : {latent::variance_type::fixed_small, latent::variance_type::fixed_small_log,
+                 latent::variance_type::fixed_large, latent::variance_type::fixed_large_log}) {
+    for (auto p : {latent::prediction_type::v_prediction, latent::prediction_type::sample}) {
+      for (bool clip : {false, true}) {
+        latent::ddpm_options o;
+        o.prediction = p;
+        o.variance = v;
+        o.clip_sample = clip;
+        latent::ddpm_step(s, o, T - 1, T - 2, x, m, out, z);
+        CHECK(out.allFinite());
+        latent::ddpm_step(s, o, T - 1, T - 21, x, m, out, z);  // a skipped step
+        CHECK(out.allFinite());
+        latent::ddpm_step(s, o, T - 1, -1, x, m, out, z);      // a single step to the end
+        CHECK(out.allFinite());
+      }
+    }
+    latent::ddpm_options o;
+    o.variance = v;
+    CHECK_THROWS_AS(latent::ddpm_step(s, o, T - 1, T - 2, x, m, out, z), std::domain_error);
+    CHECK_THROWS_WITH(latent::ddpm_step(s, o, T - 1, T - 2, x, m, out, z),
+                      Catch::Contains("latent::ddpm_step: alpha_bar at t = 999 is 0 (zero terminal SNR)"));
+  }
+  // Learned variances at zero terminal SNR.
+  latent::ddpm_options o;
+  o.prediction = latent::prediction_type::v_prediction;
+  o.variance = latent::variance_type::learned_range;
+  const A<S> pv = ramp<S>(4, 3, 0.9);
+  latent::ddpm_step(s, o, T - 1, T - 2, x, m, pv, out, z);
+  CHECK(out.allFinite());
+  o.variance = latent::variance_type::learned;
+  latent::ddpm_step(s, o, T - 1, T - 2, x, m, A<S>(pv.abs()), out, z);
+  CHECK(out.allFinite());
+  // With v prediction at alpha_bar = 0, x0_hat = -v exactly (sqrt(ab) x - sqrt(1-ab) v).
+  const A<S> x0 = latent::predict_x0(s, latent::prediction_type::v_prediction, T - 1, x, m);
+  CHECK((x0 == -m).all());
+}
+
+TEMPLATE_TEST_CASE("every DDIM step at zero terminal SNR, eta 0 and 1, thresholding",
+                   "[reliability][diffusion][ztsnr][ddim]", float, double) {
+  using S = TestType;
+  const auto s = ztsnr();
+  const auto T = s.size();
+  const A<S> x = ramp<S>(5, 2, 1.0), m = ramp<S>(5, 2, 0.5), z = ramp<S>(5, 2, -1.0);
+  A<S> out(5, 2);
+  for (auto p : {latent::prediction_type::v_prediction, latent::prediction_type::sample}) {
+    for (double eta : {0.0, 1.0}) {
+      for (int tr = 0; tr < 3; ++tr) {
+        latent::ddim_options o;
+        o.prediction = p;
+        o.eta = eta;
+        o.clip_sample = tr == 1;
+        o.thresholding = tr == 2;
+        o.use_clipped_model_output = tr > 0;
+        for (std::int64_t prev : {T - 2, std::int64_t(0), std::int64_t(-1)}) {
+          latent::ddim_step(s, o, T - 1, prev, x, m, out, z);
+          CHECK(out.allFinite());
+        }
+      }
+    }
+  }
+  latent::ddim_options o;  // epsilon
+  CHECK_THROWS_AS(latent::ddim_step(s, o, T - 1, T - 2, x, m, out), std::domain_error);
+  CHECK_THROWS_WITH(latent::ddim_step(s, o, T - 1, T - 2, x, m, out),
+                    Catch::Contains("latent::ddim_step: alpha_bar at t = 999 is 0"));
+  // Inversion into the terminal step: x_{T-1} = eps_hat exactly (sqrt(ab_next) = 0).
+  latent::ddim_inversion_step(s, latent::prediction_type::v_prediction, T - 2, T - 1, x, m, out);
+  CHECK(out.allFinite());
+  // Inversion from the clean sample (t = -1, alpha_bar = 1) with epsilon prediction.
+  latent::ddim_inversion_step(s, latent::prediction_type::epsilon, -1, 0, x, m, out);
+  CHECK(out.allFinite());
+  CHECK_THROWS_AS(latent::ddim_inversion_step(s, latent::prediction_type::sample, -1, 0, x, m, out),
+                  std::domain_error);
+  CHECK_THROWS_WITH(latent::ddim_inversion_step(s, latent::prediction_type::sample, -1, 0, x, m, out),
+                    Catch::Contains("latent::ddim_inversion_step: t = -1 (alpha_bar = 1) cannot recover epsilon"));
+}
+
+TEMPLATE_TEST_CASE("final steps (prev_t = -1, alpha_bar_prev = 1) return x0_hat exactly, no noise",
+                   "[reliability][diffusion][final]", float, double) {
+  using S = TestType;
+  const latent::noise_schedule s(latent::linear_betas(1000));
+  const A<S> x = ramp<S>(3, 2, 1.0), m = ramp<S>(3, 2, 0.5);
+  const A<S> nan_noise = A<S>::Constant(3, 2, std::numeric_limits<S>::quiet_NaN());
+  A<S> out(3, 2);
+  latent::ddpm_options o;
+  o.prediction = latent::prediction_type::sample;
+  latent::ddpm_step(s, o, 0, -1, x, m, out, nan_noise);  // noise ignored at the last step
+  CHECK(out.allFinite());
+  CHECK(out.isApprox(m, S(1e-5)));
+  latent::ddim_options d;
+  d.prediction = latent::prediction_type::sample;
+  d.eta = 1.0;
+  latent::ddim_step(s, d, 0, -1, x, m, out, nan_noise);  // variance is 0: noise not read
+  CHECK(out.isApprox(m, S(1e-5)));
+}
+
+TEMPLATE_TEST_CASE("guidance scales 0, 1e-6, 1e6 stay finite; w = 0 and w = 1 are exact",
+                   "[reliability][diffusion][guidance]", float, double) {
+  using S = TestType;
+  const A<S> u = ramp<S>(4, 3, 1.0), c = ramp<S>(4, 3, -0.5);
+  for (double w : {0.0, 1e-6, 1.0, 1e6}) {
+    const A<S> g = latent::classifier_free_guidance(u, c, w);
+    CHECK(g.allFinite());
+    A<S> r(4, 3);
+    latent::classifier_free_guidance_rescaled(u, c, w, 0.7, r);
+    CHECK(r.allFinite());
+  }
+  CHECK((A<S>(latent::classifier_free_guidance(u, c, 0.0)) == u).all());
+  // w = 1 is eps_c up to one rounding of u + (c - u) (not bit-exact).
+  CHECK(A<S>(latent::classifier_free_guidance(u, c, 1.0)).isApprox(c, S(1e-6)));
+  const latent::noise_schedule s(latent::linear_betas(100));
+  for (double w : {0.0, 1e-6, 1e6}) {
+    CHECK(A<S>(latent::classifier_guidance_eps(s, 50, u, c, w)).allFinite());
+    CHECK(A<S>(latent::classifier_guidance_mean(u, 0.01, c, w)).allFinite());
+  }
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    CHECK_THROWS_AS(latent::classifier_free_guidance(u, c, bad), std::domain_error);
+    CHECK_THROWS_WITH(latent::classifier_free_guidance(u, c, bad),
+                      Catch::Contains("latent::classifier_free_guidance: guidance_scale is"));
+  }
+}
+
+TEMPLATE_TEST_CASE("steps on empty batches throw, D = 1 and B = 1 work",
+                   "[reliability][diffusion][shapes]", float, double) {
+  using S = TestType;
+  const latent::noise_schedule s(latent::linear_betas(50));
+  A<S> e(4, 0), eo(4, 0);
+  latent::ddpm_options o;
+  CHECK_THROWS_AS(latent::ddpm_step(s, o, 10, 9, e, e, eo, e), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::ddpm_step(s, o, 10, 9, e, e, eo, e),
+                    Catch::Contains("latent::ddpm_step: x_t is empty (4 x 0), but must have at least one element"));
+  CHECK_THROWS_WITH(latent::ddim_step(s, latent::ddim_options{}, 10, 9, e, e, eo),
+                    Catch::Contains("latent::ddim_step: x_t is empty (4 x 0)"));
+  // Element-wise forms accept empty batches (an empty expression).
+  CHECK(A<S>(latent::q_sample(s, 3, e, e)).size() == 0);
+  CHECK(A<S>(latent::predict_x0(s, latent::prediction_type::epsilon, 3, e, e)).size() == 0);
+  for (auto shape : {std::pair<int, int>{1, 1}, {1, 7}, {7, 1}}) {
+    const A<S> x = ramp<S>(shape.first, shape.second), m = ramp<S>(shape.first, shape.second, 0.3);
+    A<S> out(shape.first, shape.second);
+    latent::ddpm_options t;
+    t.thresholding = true;
+    latent::ddpm_step(s, t, 10, 9, x, m, out, m);
+    CHECK(out.allFinite());
+    latent::ddim_step(s, latent::ddim_options{}, 10, 5, x, m, out);
+    CHECK(out.allFinite());
+  }
+}
+
+TEMPLATE_TEST_CASE("NaN/Inf policy, diffusion: data NaN propagates element-wise, parameters throw",
+                   "[reliability][diffusion][nan]", float, double) {
+  using S = TestType;
+  const S nan = std::numeric_limits<S>::quiet_NaN(), inf = std::numeric_limits<S>::infinity();
+  const latent::noise_schedule s(latent::linear_betas(100));
+  A<S> x = ramp<S>(3, 3), m = ramp<S>(3, 3, 0.5), out(3, 3);
+  x(0, 0) = nan;
+  m(2, 2) = inf;
+  latent::ddpm_step(s, latent::ddpm_options{}, 50, 49, x, m, out, ramp<S>(3, 3));
+  CHECK(std::isnan(out(0, 0)));
+  CHECK(std::isinf(out(2, 2)));
+  CHECK(out.block(0, 1, 3, 1).allFinite());  // other columns untouched by the NaN
+  latent::ddim_step(s, latent::ddim_options{}, 50, 40, x, m, out);
+  CHECK(std::isnan(out(0, 0)));
+  CHECK(out.block(0, 1, 3, 1).allFinite());
+  // Non-finite data stays non-finite even through clipping: the clipped x0_hat is finite, but
+  // the fused update also multiplies the raw model output by a zero coefficient (0 * inf =
+  // NaN). The policy is "non-finite in, non-finite out, in that element", never a throw.
+  latent::ddpm_options c;
+  c.clip_sample = true;
+  c.prediction = latent::prediction_type::sample;
+  latent::ddpm_step(s, c, 50, 49, ramp<S>(3, 3), m, out, ramp<S>(3, 3));
+  CHECK(!std::isfinite(out(2, 2)));
+  CHECK(out.block(0, 0, 3, 2).allFinite());
+  // Parameters are validated: eta, clip range, thresholding ratio, betas.
+  latent::ddim_options d;
+  d.eta = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(latent::ddim_step(s, d, 50, 40, ramp<S>(3, 3), m, out),
+                    Catch::Contains("latent::ddim_step: eta is nan, but must be non-negative and finite"));
+  latent::ddpm_options r;
+  r.clip_sample = true;
+  r.clip_sample_range = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(latent::ddpm_step(s, r, 50, 49, ramp<S>(3, 3), m, out, m),
+                    Catch::Contains("latent::ddpm_step: clip_sample_range is inf, but must be positive and finite"));
+  Eigen::ArrayXd b = latent::linear_betas(10);
+  b(3) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(latent::noise_schedule(b), Catch::Contains("latent::noise_schedule: betas[3] is nan"));
+}
