@@ -8,8 +8,15 @@ against K codes with one thread.
 
 Times are CPU time of this process (time.process_time), like Google Benchmark's CPU column,
 so that other load on a shared machine does not inflate them; wall time is printed too.
-Run: /usr/bin/python3 bench/peers_vq.py
+With --json (tools/bench_report.py, docs/performance.md) it measures instead the report's op
+vq_lookup/<dtype>/<n>: a D x B batch (D = 64, K = 512, n = B * D elements), nearest code and
+gathered code vectors, and prints a JSON list of rows {"op", "dtype", "n", "peer",
+"ns_per_elem"}: peer "torch" is cdist + argmin + index_select, "torch_addmm" the expansion,
+"numpy" the expansion in NumPy.
+Run: /usr/bin/python3 bench/peers_vq.py [--json]
 """
+import json
+import sys
 import time
 
 import numpy as np
@@ -34,7 +41,42 @@ def measure(fn, min_time=1.0, min_reps=3):
             return (c1 - c0) / reps, (w1 - w0) / reps
 
 
+def report_rows():
+    """vq_lookup at 4K, 1M and 16M elements (D = 64, K = 512), ns per element in CPU time."""
+    d, k = 64, 512
+    rows = []
+    for tdtype, name in ((torch.float32, "float"), (torch.float64, "double")):
+        for n in (4096, 1 << 20, 1 << 24):
+            b = n // d
+            g = torch.Generator().manual_seed(0)
+            z = torch.randn(b, d, generator=g, dtype=tdtype)
+            e = torch.randn(k, d, generator=g, dtype=tdtype)
+            en = (e * e).sum(1)
+            zn, enp = z.numpy(), e.numpy()
+            enn = (enp * enp).sum(1)
+
+            def cdist_argmin():
+                return e.index_select(0, torch.cdist(z, e).argmin(1))
+
+            def addmm_argmin():
+                s = torch.addmm(en.unsqueeze(0), z, e.t(), beta=1.0, alpha=-2.0)
+                return e.index_select(0, s.argmin(1))
+
+            def numpy_expansion():
+                return enp[(enn[None, :] - 2.0 * (zn @ enp.T)).argmin(1)]
+
+            for peer, fn in (("torch", cdist_argmin), ("torch_addmm", addmm_argmin),
+                             ("numpy", numpy_expansion)):
+                cpu, _ = measure(fn, min_time=0.5 if n < (1 << 24) else 0.2, min_reps=2 if n < (1 << 24) else 1)
+                rows.append({"op": "vq_lookup", "dtype": name, "n": n, "peer": peer,
+                             "ns_per_elem": cpu * 1e9 / n})
+    return rows
+
+
 def main():
+    if "--json" in sys.argv:
+        print(json.dumps(report_rows()))
+        return
     sizes = [(64, 64, 64), (4096, 64, 512), (4096, 64, 8192)]
     rows = []
     for tdtype, ndtype, name in ((torch.float32, np.float32, "float"),

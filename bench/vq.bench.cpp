@@ -9,6 +9,10 @@
 //   vq_ema_update/<T>/n         EMA codebook step for a batch of n = B * D elements (D = 64,
 //                               K = 512)
 //   vq_loss/<T>/n               codebook + commitment loss rows for n = B * D elements
+//   vq_lookup/<float|double>/<n> the report's op (docs/performance.md, bench/README.md):
+//                               quantize_into (indices + quantized vectors, reused workspace)
+//                               of a D x B batch, D = 64, K = 512, n = B * D elements; one item
+//                               per element. Peer: bench/peers_vq.py --json (same op name).
 // Counters: ns_per_sample (one column of z against all K codes), ns_per_pair (per z-code
 // pair), GFLOPs (2 B K D flops of the cross term), and items (elements) per second.
 #include <benchmark/benchmark.h>
@@ -145,6 +149,25 @@ void vq_loss(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * 2 * Eigen::Index(sizeof(T)));
 }
 
+// The report's op: per element of the D x B input, D = 64, K = 512 (a VQ-VAE-sized codebook).
+template <class T>
+void vq_lookup(benchmark::State& state) {
+  const Eigen::Index n = state.range(0), d = 64, k = 512, b = n / d;
+  const mat<T> z = gaussian<T>(d, b, 1);
+  const mat<T> e = gaussian<T>(d, k, 2);
+  latent::vq_workspace<T> ws;
+  latent::index_row idx(b);
+  mat<T> q(d, b);
+  for (auto _ : state) {
+    latent::quantize_into(z, e, idx, q, ws);
+    benchmark::DoNotOptimize(idx.data());
+    benchmark::DoNotOptimize(q.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetBytesProcessed(state.iterations() * n * 2 * Eigen::Index(sizeof(T)));
+}
+
 void issue_sizes(benchmark::internal::Benchmark* bm) {
   bm->Args({64, 64, 64})->Args({4096, 64, 512})->Args({4096, 64, 8192});
   bm->Unit(benchmark::kMillisecond);
@@ -164,6 +187,8 @@ BENCHMARK_TEMPLATE(vq_full_distances, float)->Apply(issue_sizes);
 BENCHMARK_TEMPLATE(vq_full_distances, double)->Apply(issue_sizes);
 BENCHMARK_TEMPLATE(vq_brute_loop, float)->Apply(brute_sizes);
 BENCHMARK_TEMPLATE(vq_brute_loop, double)->Apply(brute_sizes);
+BENCHMARK_TEMPLATE(vq_lookup, float)->Name("vq_lookup/float")->Apply(elem_sizes);
+BENCHMARK_TEMPLATE(vq_lookup, double)->Name("vq_lookup/double")->Apply(elem_sizes);
 BENCHMARK_TEMPLATE(vq_ema_update, float)->Apply(elem_sizes);
 BENCHMARK_TEMPLATE(vq_ema_update, double)->Apply(elem_sizes);
 BENCHMARK_TEMPLATE(vq_loss, float)->Apply(elem_sizes);
