@@ -132,6 +132,22 @@ TEST_CASE("shape checks throw invalid_argument with both shapes", "[core][check]
                     "latent::kl_divergence: L is 3 x 4, but must be square");
 }
 
+TEST_CASE("checks accept every kind of Eigen expression", "[core][check]") {
+  Eigen::ArrayXd v(6);
+  v << 1, 2, 3, -4, 5, 6;
+  // VectorBlock (head/tail/segment) derives from EigenBase<Block<...>>, not EigenBase<itself>.
+  CHECK_NOTHROW(latent::check_positive(fn, "v", v.head(3)));
+  CHECK_THROWS_WITH(latent::check_positive(fn, "v", v.segment(2, 3)),
+                    "latent::kl_divergence: v[1] is -4, but must be positive and finite");
+  CHECK_NOTHROW(latent::check_finite(fn, "v", v.tail(2)));
+  Eigen::MatrixXd m = Eigen::MatrixXd::Ones(3, 3);
+  CHECK_NOTHROW(latent::check_positive(fn, "m", m.col(1)));
+  CHECK_NOTHROW(latent::check_positive(fn, "m", m.row(2).transpose()));
+  CHECK_NOTHROW(latent::check_positive(fn, "m", Eigen::Map<Eigen::ArrayXd>(v.data(), 3)));
+  static_assert(latent::is_eigen_v<decltype(v.head(3))>, "VectorBlock is an Eigen type");
+  static_assert(!latent::is_eigen_v<double>, "double is not an Eigen type");
+}
+
 TEST_CASE("values are printed exactly (shortest round-trip)", "[core][check]") {
   CHECK(latent::detail::format_value(0.1) == "0.1");
   CHECK(latent::detail::format_value(1e-4) == "0.0001");

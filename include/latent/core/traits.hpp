@@ -3,6 +3,7 @@
 
 #include <Eigen/Core>
 #include <type_traits>
+#include <utility>
 
 namespace Eigen {
 // Forward declaration so that latent can recognize AutoDiffScalar without making every
@@ -38,9 +39,18 @@ inline double value_of(const T& x) {
   }
 }
 
-/// True for Eigen dense/sparse objects and expressions (anything derived from EigenBase).
+namespace detail {
+// Matches any class derived from some EigenBase<D>, including types such as VectorBlock whose
+// EigenBase parameter is a base class (Block), not the type itself.
+template <class D>
+std::true_type derives_from_eigen_base(const Eigen::EigenBase<D>*);
+std::false_type derives_from_eigen_base(...);
+}  // namespace detail
+
+/// True for Eigen dense/sparse objects and expressions (anything derived from an EigenBase).
 template <class T>
-inline constexpr bool is_eigen_v = std::is_base_of<Eigen::EigenBase<std::decay_t<T>>, std::decay_t<T>>::value;
+inline constexpr bool is_eigen_v =
+    decltype(detail::derives_from_eigen_base(std::declval<std::decay_t<T>*>()))::value;
 
 /// SFINAE guard for scalar overloads that must not capture Eigen objects.
 template <class T>
