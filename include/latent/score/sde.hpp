@@ -4,7 +4,9 @@
 // Forward SDE dx = f(t) x dt + g(t) dw on t in [0, T], T = 1. All three SDEs have a drift
 // linear in x, so each is described by scalars: drift_coeff(t) = f(t), diffusion(t) = g(t),
 // and the perturbation kernel x_t | x_0 ~ N(mean_coeff(t) x_0, marginal_std(t)^2 I)
-// (paper eqs. (9), (11), (29); yang-song/score_sde sde_lib.py, whose formulas these are).
+// (paper eqs. (9), (11), (29); yang-song/score_sde sde_lib.py, whose formulas these are). The
+// marginals are the unchecked kernels of latent/diffusion/continuous.hpp, so the SDE classes and
+// the free functions there share one implementation.
 // The reverse-time SDE is dx = [f x - g^2 score(x, t)] dt + g dw_bar (eq. (6)); the
 // probability-flow ODE is dx = [f x - g^2 score / 2] dt (eq. (13)).
 //
@@ -22,6 +24,7 @@
 #include "latent/core/check.hpp"
 #include "latent/core/constants.hpp"
 #include "latent/core/traits.hpp"
+#include "latent/diffusion/continuous.hpp"
 #include "latent/score/detail/noise.hpp"
 
 namespace latent {
@@ -70,11 +73,11 @@ class vp_sde {
   double diffusion(double t) const { return std::sqrt(beta(t)); }
   /// \f$\log m(t) = -\tfrac14 t^2(\beta_{max} - \beta_{min}) - \tfrac12 t\beta_{min}\f$
   double log_mean_coeff(double t) const {
-    return -0.25 * t * t * (beta_max_ - beta_min_) - 0.5 * t * beta_min_;
+    return continuous_detail::vp_log_mean_coeff(t, beta_min_, beta_max_);
   }
   double mean_coeff(double t) const { return std::exp(log_mean_coeff(t)); }
   /// \f$\sqrt{1 - m(t)^2}\f$ via expm1 (no cancellation at small t).
-  double marginal_std(double t) const { return std::sqrt(-std::expm1(2.0 * log_mean_coeff(t))); }
+  double marginal_std(double t) const { return continuous_detail::vp_std(t, beta_min_, beta_max_); }
   double prior_std() const { return 1.0; }
   /// DDPM discretization (Song et al. 2021, eq. (46); score_sde VPSDE.discretize) with
   /// beta_i = beta(t) dt: f = sqrt(1 - beta_i) - 1, g = sqrt(beta_i).
@@ -105,7 +108,9 @@ class sub_vp_sde {
   }
   double log_mean_coeff(double t) const { return vp_.log_mean_coeff(t); }
   double mean_coeff(double t) const { return vp_.mean_coeff(t); }
-  double marginal_std(double t) const { return -std::expm1(2.0 * vp_.log_mean_coeff(t)); }
+  double marginal_std(double t) const {
+    return continuous_detail::sub_vp_std(t, vp_.beta_min(), vp_.beta_max());
+  }
   double prior_std() const { return 1.0; }
   /// Euler–Maruyama discretization (score_sde SDE.discretize): f = f(t) dt, g = g(t) sqrt(dt).
   sde_discretization discretize(double t, double dt) const {
@@ -134,7 +139,7 @@ class ve_sde {
   }
   double sigma_min() const { return sigma_min_; }
   double sigma_max() const { return sigma_max_; }
-  double sigma(double t) const { return sigma_min_ * std::pow(sigma_max_ / sigma_min_, t); }
+  double sigma(double t) const { return continuous_detail::ve_sigma(t, sigma_min_, sigma_max_); }
   double drift_coeff(double) const { return 0.0; }
   double diffusion(double t) const {
     return sigma(t) * std::sqrt(2.0 * std::log(sigma_max_ / sigma_min_));
