@@ -10,8 +10,17 @@ Conventions (bench/README.md):
     {"op", "dtype", "n", "peer", "ns_per_elem"} for the same op names;
   * bench_floor gives the same-run memory-bandwidth floors floor_read2, floor_triad and
     floor_read1_write1; FLOOR below says which one bounds each op.
+  * per-call costs at 64 elements are ops named <op>_call64 (bench/small.bench.cpp, peer
+    bench/peers_small.py), reported in ns per call = 64 x ns per element;
+  * thread scaling: ops <op>_1t and <op>_2t (bench/threads.bench.cpp, built with OpenMP, wall
+    time, repetitions: the fastest is kept);
+  * repeated runs of one benchmark keep the fastest.
 The report joins them on (op, dtype, n): ours, each peer, the ratio peer/ours, and the
-fraction of the floor (floor ns / our ns: 1.0 means running at memory speed).
+fraction of the floor (floor ns / our ns: 1.0 means running at memory speed). The raw
+results are saved in <build>/bench_report.json; `--from-json <that file>` re-renders the
+report (e.g. after editing docs/performance_notes.md, which is appended as the "Targets"
+section) without measuring again. The peers run under $LATENT_PEER_PYTHON, this interpreter,
+or /usr/bin/python3, whichever first imports torch and numpy.
 """
 import argparse
 import datetime
@@ -46,6 +55,28 @@ SIZES_SHOWN = None  # all sizes found
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def peer_python():
+    """An interpreter that has torch and numpy: $LATENT_PEER_PYTHON, this one, or Debian's
+    /usr/bin/python3 (a pyenv or venv python3 first on PATH often lacks python3-torch)."""
+    cands = [os.environ.get("LATENT_PEER_PYTHON"), sys.executable, "/usr/bin/python3"]
+    for c in cands:
+        if c and os.path.exists(c):
+            try:
+                run([c, "-c", "import torch, numpy"])
+                return c
+            except (subprocess.CalledProcessError, OSError):
+                continue
+    sys.exit("bench_report: no python3 with torch and numpy (install python3-torch python3-numpy "
+             "or set LATENT_PEER_PYTHON)")
+
+
+def load_average():
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def cpu_model():
@@ -93,7 +124,9 @@ def parse_name(name):
     return m.group(1), m.group(2), int(m.group(3))
 
 
-def run_ours(build, min_time, only):
+def run_ours(build, min_time, only, wall=None):
+    """{(op, dtype, n): ns per element}, the fastest of any repetitions. `wall` (a dict) gets
+    {(op, dtype, n): (real ns per call, cpu ns per call)} of every benchmark."""
     rows = {}
     exes = sorted(glob.glob(os.path.join(build, "bench", "bench_*")))
     if not exes:
@@ -104,19 +137,30 @@ def run_ours(build, min_time, only):
         if only and not any(o in os.path.basename(exe) for o in only):
             continue
         print(f"bench_report: running {os.path.basename(exe)}", file=sys.stderr, flush=True)
-        out = run([exe, "--benchmark_format=json", f"--benchmark_min_time={min_time}"])
+        env = dict(os.environ)
+        # On a shared machine spinning OpenMP workers steal the cores they wait for; the
+        # threads benchmark sleeps instead (stated in the report).
+        env.setdefault("OMP_WAIT_POLICY", "passive")
+        out = run([exe, "--benchmark_format=json", f"--benchmark_min_time={min_time}"], env=env)
+        scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
         for b in json.loads(out)["benchmarks"]:
-            if b.get("run_type") == "aggregate":
+            if b.get("run_type") == "aggregate" or b.get("error_occurred"):
                 continue
             key = parse_name(b["name"])
             ips = b.get("items_per_second")
             if key is None or not ips:
                 continue
-            rows[key] = 1e9 / ips
+            v = 1e9 / ips
+            rows[key] = min(v, rows.get(key, v))
+            if wall is not None:
+                f = scale.get(b.get("time_unit", "ns"), 1.0)
+                r, c = b["real_time"] * f, b["cpu_time"] * f
+                old = wall.get(key)
+                wall[key] = (r, c) if old is None or r < old[0] else old
     return rows
 
 
-def run_peers(only):
+def run_peers(only, python):
     peers = {}
     for script in sorted(glob.glob(os.path.join(ROOT, "bench", "peers_*.py"))):
         if only and not any(o in os.path.basename(script) for o in only):
@@ -128,7 +172,7 @@ def run_peers(only):
         env.pop("OPENBLAS_L2_SIZE", None)
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         try:
-            out = run([sys.executable, script, "--json"], env=env)
+            out = run([python, script, "--json"], env=env)
         except subprocess.CalledProcessError as e:
             print(f"bench_report: {script} failed:\n{e.stderr}", file=sys.stderr)
             continue
@@ -202,68 +246,223 @@ def svg_plot(ours, peers, path):
         f.write("\n".join(out))
 
 
+TARGET_CALL_NS = 100.0  # issue 9.2: per-call cost at 64 elements
+
+
+def peer_list(peers, keys):
+    """Peers measured for any of keys, torch first, then numpy, then the rest."""
+    found = {p for k in keys for p in peers.get(k, {})}
+    order = {"torch": 0, "numpy": 1}
+    return sorted(found, key=lambda p: (order.get(p, 2), p))
+
+
+def table(lines, hdr, rows):
+    lines.append("| " + " | ".join(hdr) + " |")
+    lines.append("|" + "---|" * len(hdr))
+    for r in rows:
+        lines.append("| " + " | ".join(r) + " |")
+    lines.append("")
+
+
+def op_sort_key(k):
+    return (k[1] != "float", k[2])
+
+
+def render(data, out_path):
+    ours, peers, wall, meta = data["ours"], data["peers"], data["wall"], data["meta"]
+    floors = {k: v for k, v in ours.items() if k[0].startswith("floor_")}
+    lines = ["# Performance", "",
+             "Generated by `./run.sh bench` (tools/bench_report.py) on "
+             f"{meta['date']}: latent's Google Benchmarks (bench/*.bench.cpp) and the Python peers "
+             "(bench/peers_*.py), measured in the same run, one thread each unless stated. "
+             "Conventions: bench/README.md.", "",
+             f"- CPU: {meta['cpu']} ({meta['cores']} logical cores)",
+             f"- Compiler: {meta['cxx']}; flags: `{meta['flags']}`",
+             f"- Eigen {meta['eigen']}; Python {meta['python']}",
+             f"- Peers: {meta['peers']}",
+             f"- Load average (1/5/15 min) at the start: {meta['load_start']}; at the end: "
+             f"{meta['load_end']}",
+             "- Times are CPU time per call of the measuring thread (Google Benchmark's CPU "
+             "column; process CPU time for the Python peers), so that other work on a shared "
+             "machine inflates neither side; the threads section uses wall time.", "",
+             "Columns: ns per element for latent and each peer; **×** is peer time / latent time "
+             "(higher is better for latent); **floor** is the same-run memory-bandwidth floor for the "
+             "bytes the op must move (bench/floor.bench.cpp), and **of floor** is floor / latent "
+             "(1.0 = running at memory speed). `–`: not measured.", ""]
+
+    # Headline: float, ours vs torch at every size.
+    sizes = sorted({k[2] for k in ours if k[0] in OPS})
+    lines += ["## Summary (float, ns per element, latent vs eager torch)", ""]
+    hdr = ["op"] + [f"{human(n)} {c}" for n in sizes for c in ("latent", "torch", "×")]
+    rows = []
+    for op in OPS:
+        if not any(k[0] == op and k[1] == "float" for k in ours):
+            continue
+        r = [op]
+        for n in sizes:
+            v = ours.get((op, "float", n))
+            t = peers.get((op, "float", n), {}).get("torch")
+            r += [fmt(v), fmt(t), fmt(t / v) if (t and v) else "–"]
+        rows.append(r)
+    table(lines, hdr, rows)
+
+    for op, (floor, desc) in OPS.items():
+        keys = sorted((k for k in ours if k[0] == op), key=op_sort_key)
+        if not keys:
+            continue
+        lines += [f"## {op}", "", desc, ""]
+        plist = peer_list(peers, keys)
+        hdr = ["dtype", "n", "latent ns/elem"]
+        for p in plist:
+            hdr += [f"{p} ns/elem", f"× {p}"]
+        if floor:
+            hdr += [f"floor ns/elem ({floor})", "of floor"]
+        rows = []
+        for k in keys:
+            _, dt, n = k
+            v = ours[k]
+            r = [dt, human(n), fmt(v)]
+            for p in plist:
+                pv = peers.get(k, {}).get(p)
+                r += [fmt(pv), fmt(pv / v) if pv else "–"]
+            if floor:
+                fv = floors.get((floor, dt, n))
+                r += [fmt(fv), fmt(fv / v) if fv else "–"]
+            rows.append(r)
+        table(lines, hdr, rows)
+
+    # Per-call cost at 64 elements.
+    order = {op: i for i, op in enumerate(list(OPS) + ["fill_randn"])}
+    call = sorted((k for k in ours if k[0].endswith("_call64")),
+                  key=lambda k: (order.get(k[0][:-len("_call64")], 99), k[0], k[1] != "float"))
+    if call:
+        lines += ["## Per-call cost at 64 elements", "",
+                  "One call on a 64 x 1 batch (bench/small.bench.cpp; peers: bench/peers_small.py), "
+                  f"ns per call. Issue 9.2 target: <= {TARGET_CALL_NS:.0f} ns. vq_lookup is one "
+                  "64-D vector against K = 512 codes (32K multiply-adds), not an element-wise op.", ""]
+        plist = peer_list(peers, call)
+        hdr = ["op", "dtype", "latent ns/call"] + [x for p in plist for x in (f"{p} ns/call", f"× {p}")]
+        hdr += [f"<= {TARGET_CALL_NS:.0f} ns"]
+        rows = []
+        for k in call:
+            op, dt, n = k
+            v = ours[k] * n
+            r = [op[:-len("_call64")], dt, fmt(v)]
+            for p in plist:
+                pv = peers.get(k, {}).get(p)
+                r += [fmt(pv * n) if pv else "–", fmt(pv * n / v) if pv else "–"]
+            r.append("met" if v <= TARGET_CALL_NS else "missed")
+            rows.append(r)
+        table(lines, hdr, rows)
+
+    # Threads.
+    thr = sorted(k for k in ours if re.search(r"_1t$", k[0]))
+    if thr:
+        lines += ["## Threads (OpenMP) at 16M", "",
+                  "bench/threads.bench.cpp, built with OpenMP: `latent::fill_randn` and a fused "
+                  "DDPM-like step `latent::assign(out, c1 x + c2 eps + sigma randn_like(x))` with "
+                  "`omp_set_num_threads(1)` and `(2)`; results are bit-identical for any thread "
+                  "count. **Wall** time per call, fastest of 5 repetitions, run with "
+                  f"`OMP_WAIT_POLICY={meta.get('omp_wait_policy', 'passive')}`; speed-up = "
+                  "1-thread wall / 2-thread wall. The main thread's CPU time shows how the work "
+                  "was split; on a loaded machine the wall-time speed-up is limited by the cores "
+                  "other processes leave free (see the load above).", ""]
+        hdr = ["op", "dtype", "n", "1 thread ms (wall)", "2 threads ms (wall)", "speed-up",
+               "main-thread CPU ms, 1 / 2 threads"]
+        rows = []
+        for k in thr:
+            base = k[0][:-3]
+            k2 = (base + "_2t", k[1], k[2])
+            w1, w2 = wall.get(k), wall.get(k2)
+            if not w1 or not w2:
+                continue
+            rows.append([base, k[1], human(k[2]), fmt(w1[0] / 1e6), fmt(w2[0] / 1e6),
+                         fmt(w1[0] / w2[0]), f"{fmt(w1[1] / 1e6)} / {fmt(w2[1] / 1e6)}"])
+        table(lines, hdr, rows)
+
+    # Everything else: helper variants and floors, one row per (op, dtype).
+    other = sorted({(k[0], k[1]) for k in ours if k[0] not in OPS and not k[0].endswith("_call64")
+                    and not re.search(r"_[12]t$", k[0])}, key=lambda k: (k[0], k[1] != "float"))
+    if other:
+        osizes = sorted({k[2] for k in ours if (k[0], k[1]) in set(other)})
+        lines += ["## Helper variants and floors", "",
+                  "Other benchmarks of the same binaries (see each bench/*.bench.cpp header): "
+                  "given-noise variants, plain C++ loops with std::normal_distribution, the floors. "
+                  "ns per element, latent, then the peers measured for the same op name.", ""]
+        rows = []
+        for op, dt in other:
+            r = [op, dt]
+            for n in osizes:
+                v = ours.get((op, dt, n))
+                cell = fmt(v)
+                for p, pv in sorted(peers.get((op, dt, n), {}).items()):
+                    cell += f"; {p} {fmt(pv)}"
+                r.append(cell)
+            rows.append(r)
+        table(lines, ["op", "dtype"] + [human(n) for n in osizes], rows)
+
+    svg = os.path.join(os.path.dirname(out_path), "performance.svg")
+    svg_plot(ours, peers, svg)
+    lines += ["## Plot", "", "![ns per element against size](performance.svg)", ""]
+    extra = os.path.join(ROOT, "docs", "performance_notes.md")
+    if os.path.exists(extra):
+        lines += [open(extra).read()]
+    with open(out_path, "w") as f:
+        f.write("\n".join(lines).rstrip() + "\n")
+    print(f"bench_report: wrote {out_path} and {svg}", file=sys.stderr)
+
+
+def to_json(data):
+    enc = lambda d: [[list(k), v] for k, v in d.items()]
+    return json.dumps({"ours": enc(data["ours"]), "peers": enc(data["peers"]),
+                       "wall": enc(data["wall"]), "meta": data["meta"]}, indent=0)
+
+
+def from_json(txt):
+    j = json.loads(txt)
+    dec = lambda l: {tuple(k): (tuple(v) if isinstance(v, list) else v) for k, v in l}
+    return {"ours": dec(j["ours"]), "peers": dec(j["peers"]), "wall": dec(j["wall"]), "meta": j["meta"]}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "performance.md"))
     ap.add_argument("--min-time", default="0.2")
     ap.add_argument("--only", nargs="*", help="run only executables/scripts whose names contain these")
+    ap.add_argument("--from-json", help="re-render the report from the results a previous run saved "
+                                        "(<build>/bench_report.json), e.g. after editing "
+                                        "docs/performance_notes.md")
     a = ap.parse_args()
 
-    ours = run_ours(a.build, a.min_time, a.only)
-    peers = run_peers(a.only)
-    floors = {k: v for k, v in ours.items() if k[0].startswith("floor_")}
-    cxx, flags = compiler_info(a.build)
+    if a.from_json:
+        data = from_json(open(a.from_json).read())
+        render(data, a.out)
+        return
 
-    lines = ["# Performance", "",
-             "Generated by `./run.sh bench` (tools/bench_report.py) on "
-             f"{datetime.date.today().isoformat()}: latent's Google Benchmarks and the Python peers, "
-             "measured in the same run, one thread each.", "",
-             f"- CPU: {cpu_model()} ({os.cpu_count()} logical cores)",
-             f"- Compiler: {cxx}; flags: `{flags}`",
-             f"- Eigen {eigen_version()}; Python {platform.python_version()}"]
+    python = peer_python()
+    load_start = load_average()
+    wall = {}
+    ours = run_ours(a.build, a.min_time, a.only, wall)
+    peers = run_peers(a.only, python)
+    cxx, flags = compiler_info(a.build)
     try:
-        import torch  # noqa: F401
-        import numpy
-        lines.append(f"- Peers: torch {torch.__version__} eager, `torch.set_num_threads(1)`; NumPy {numpy.__version__}")
+        pv = run([python, "-c", "import torch, numpy; print(torch.__version__, numpy.__version__)"]).split()
+        peer_desc = (f"torch {pv[0]} eager, `torch.set_num_threads(1)`; NumPy {pv[1]} "
+                     f"(OMP/MKL/OPENBLAS_NUM_THREADS=1; {python})")
     except Exception:
-        pass
-    lines += ["",
-              "Columns: ns per element for latent and each peer; **×** is peer time / latent time "
-              "(higher is better for latent); **floor** is the same-run memory-bandwidth floor for the "
-              "bytes the op must move (bench/floor.bench.cpp), and **of floor** is floor / latent "
-              "(1.0 = running at memory speed). `–`: not measured.", ""]
-    all_peers = sorted({p for d in peers.values() for p in d})
-    for op, (floor, desc) in OPS.items():
-        keys = sorted(k for k in ours if k[0] == op)
-        if not keys:
-            continue
-        lines += [f"## {op}", "", desc, ""]
-        hdr = "| dtype | n | latent ns/elem | " + " | ".join(f"{p} ns/elem | × {p}" for p in all_peers)
-        hdr += " | floor ns/elem | of floor |" if floor else " |"
-        lines.append(hdr)
-        lines.append("|" + "---|" * (hdr.count("|") - 1))
-        for k in sorted(keys, key=lambda k: (k[1] != "float", k[2])):
-            _, dt, n = k
-            v = ours[k]
-            row = f"| {dt} | {human(n)} | {fmt(v)} | "
-            for p in all_peers:
-                pv = peers.get(k, {}).get(p)
-                row += f"{fmt(pv)} | {fmt(pv / v) if pv else '–'} | "
-            if floor:
-                fv = floors.get((floor, dt, n))
-                row += f"{fmt(fv)} | {fmt(fv / v) if fv else '–'} |"
-            lines.append(row.rstrip())
-        lines.append("")
-    svg = os.path.join(os.path.dirname(a.out), "performance.svg")
-    svg_plot(ours, peers, svg)
-    lines += ["![ns per element against size](performance.svg)", ""]
-    extra = os.path.join(ROOT, "docs", "performance_notes.md")
-    if os.path.exists(extra):
-        lines += [open(extra).read()]
-    with open(a.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"bench_report: wrote {a.out} and {svg}", file=sys.stderr)
+        peer_desc = "unknown"
+    meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(),
+            "cxx": cxx, "flags": flags, "eigen": eigen_version(),
+            "python": platform.python_version(), "peers": peer_desc,
+            "load_start": load_start, "load_end": load_average(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "passive")}
+    data = {"ours": ours, "peers": peers, "wall": wall, "meta": meta}
+    saved = os.path.join(a.build, "bench_report.json")
+    with open(saved, "w") as f:
+        f.write(to_json(data))
+    print(f"bench_report: results saved in {saved}", file=sys.stderr)
+    render(data, a.out)
 
 
 if __name__ == "__main__":
