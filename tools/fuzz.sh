@@ -39,7 +39,7 @@ else
   names=()
   for f in "$root"/tests/fuzz/*.fuzz.cpp; do n=$(basename "$f" .fuzz.cpp); names+=("$n"); done
 fi
-cmake --build "$build" --target $(printf 'fuzz_%s ' "${names[@]}") -j2 >/dev/null
+cmake --build "$build" --target $(printf "fuzz_%s " "${names[@]}") -j2 >"$build/fuzz-build.log" 2>&1 || { echo "build failed: $build/fuzz-build.log"; exit 1; }
 
 logs=$build/fuzz-logs
 mkdir -p "$logs"
