@@ -2,6 +2,8 @@
 //
 //   floor_read2/<T>/<n>:  s += b[i] * c[i]     reads 2 arrays (the bytes of a KL or log_prob
 //                                             reduction over mu and log_var)
+//   floor_read3/<T>/<n>:  s += (a[i] + b[i]) * c[i]  reads 3 arrays (the bytes of a diagonal
+//                                             Gaussian log_prob over x, mu and log_var)
 //   floor_triad/<T>/<n>:  a[i] = b[i] + s c[i] reads 2 arrays, writes 1 (the bytes of a
 //                                             DDPM/DDIM/Langevin step: x and model output in,
 //                                             x_prev out)
@@ -25,6 +27,20 @@ void floor_read2(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n);
   state.SetBytesProcessed(state.iterations() * n * 2 * static_cast<int64_t>(sizeof(T)));
+}
+
+template <class T>
+void floor_read3(benchmark::State& state) {
+  const auto n = static_cast<Eigen::Index>(state.range(0));
+  using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+  A a = A::Random(n), b = A::Random(n), c = A::Random(n);
+  for (auto _ : state) {
+    T s = ((a + b) * c).sum();
+    benchmark::DoNotOptimize(s);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetBytesProcessed(state.iterations() * n * 3 * static_cast<int64_t>(sizeof(T)));
 }
 
 template <class T>
@@ -65,6 +81,8 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_TEMPLATE(floor_read2, float)->Name("floor_read2/float")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_read2, double)->Name("floor_read2/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(floor_read3, float)->Name("floor_read3/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(floor_read3, double)->Name("floor_read3/double")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_triad, float)->Name("floor_triad/float")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_triad, double)->Name("floor_triad/double")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_read1_write1, float)->Name("floor_read1_write1/float")->Apply(sizes);

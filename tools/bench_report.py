@@ -8,8 +8,8 @@ Conventions (bench/README.md):
     reports items_per_second with one item per element;
   * every bench/peers_<area>.py accepts --json and prints a JSON list of rows
     {"op", "dtype", "n", "peer", "ns_per_elem"} for the same op names;
-  * bench_floor gives the same-run memory-bandwidth floors floor_read2, floor_triad and
-    floor_read1_write1; FLOOR below says which one bounds each op.
+  * bench_floor gives the same-run memory-bandwidth floors floor_read2, floor_read3,
+    floor_triad and floor_read1_write1; FLOOR below says which one bounds each op.
   * per-call costs at 64 elements are ops named <op>_call64 (bench/small.bench.cpp, peer
     bench/peers_small.py), reported in ns per call = 64 x ns per element;
   * thread scaling: ops <op>_1t and <op>_2t (bench/threads.bench.cpp, built with OpenMP, wall
@@ -42,7 +42,7 @@ OPS = {
     "rand_uniform": ("floor_read1_write1", "uniforms in (0, 1) written to memory"),
     "rsample": ("floor_triad", "z = mu + exp(log_var / 2) eps, fresh eps (fused)"),
     "kl_std_normal": ("floor_read2", "KL(N(mu, exp(log_var)) || N(0, I)) per column"),
-    "log_prob": ("floor_read2", "diagonal Gaussian log-density per column"),
+    "log_prob": ("floor_read3", "diagonal Gaussian log-density per column (reads x, mu, log_var)"),
     "ddpm_step": ("floor_triad", "DDPM step, epsilon prediction, fresh noise"),
     "ddim_step": ("floor_triad", "DDIM step, eta = 1, fresh noise"),
     "langevin_step": ("floor_triad", "unadjusted Langevin step, fresh noise"),
