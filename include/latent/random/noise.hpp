@@ -302,12 +302,15 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
 
  private:
   EIGEN_STRONG_INLINE void fetch(Index c) const {
-    if (EIGEN_PREDICT_FALSE(c != m_chunk)) {
-      latent::detail::noise_chunks<T, Kind, latent::detail::backend_native,
-                                   latent::detail::super_chunks>(
-          m_params, static_cast<std::uint64_t>(c) * latent::detail::super_chunks, m_cache);
-      m_chunk = c;
-    }
+    if (EIGEN_PREDICT_FALSE(c != m_chunk)) refill(c);
+  }
+  // Out of line: the kernel needs the whole register file, and inlined into the user's loop it
+  // would spill that loop's live values (and its own) on every packet.
+  EIGEN_DONT_INLINE void refill(Index c) const {
+    latent::detail::noise_chunks<T, Kind, latent::detail::backend_native,
+                                 latent::detail::super_chunks>(
+        m_params, static_cast<std::uint64_t>(c) * latent::detail::super_chunks, m_cache);
+    m_chunk = c;
   }
   latent::detail::noise_params m_params;
   Index m_inner;

@@ -193,12 +193,15 @@ struct backend_sse2 {
   template <int N> static vi srli(vi a) { return _mm_srli_epi32(a, N); }
   template <int N> static vi slli(vi a) { return _mm_slli_epi32(a, N); }
   static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
+    // ev = (lo0, hi0, lo2, hi2), od = (lo1, hi1, lo3, hi3): two interleaves give
+    // a = (lo0, lo1, hi0, hi1), b = (lo2, lo3, hi2, hi3), two more the lo and hi halves
+    // (4 shuffles instead of 6 shift/mask/or operations).
     const __m128i mv = _mm_set1_epi32(static_cast<int>(m));
     const __m128i ev = _mm_mul_epu32(x, mv);
     const __m128i od = _mm_mul_epu32(_mm_srli_epi64(x, 32), mv);
-    const __m128i odd_mask = _mm_set_epi32(-1, 0, -1, 0);
-    hi = _mm_or_si128(_mm_srli_epi64(ev, 32), _mm_and_si128(od, odd_mask));
-    lo = _mm_or_si128(_mm_andnot_si128(odd_mask, ev), _mm_slli_epi64(od, 32));
+    const __m128i a = _mm_unpacklo_epi32(ev, od), b = _mm_unpackhi_epi32(ev, od);
+    hi = _mm_unpackhi_epi64(a, b);
+    lo = _mm_unpacklo_epi64(a, b);
   }
   static vf cvt(vi a) { return _mm_cvtepi32_ps(a); }
   static vf as_f(vi a) { return _mm_castsi128_ps(a); }
@@ -376,10 +379,13 @@ using backend_native = backend_scalar;
 // ---------------------------------------------------------------------------------------------
 // Math on a backend's registers.
 
-/// log(u) for float u in [2^-32, 1] (normal numbers only): u = 2^k (1 + f) with
+/// -2 log(u) for float u in [2^-32, 1] (normal numbers only): u = 2^k (1 + f) with
 /// f in [sqrt(1/2) - 1, sqrt(2) - 1) (musl logf's reduction), then a division-free polynomial.
+/// The factor -2 of the Box-Muller radius is folded into the constants: scaling by a power of
+/// two commutes with rounding, so this is bit for bit -2 times the plain evaluation, one
+/// multiply cheaper.
 template <class B>
-inline typename B::vf log_f(typename B::vf u) {
+inline typename B::vf minus2_log_f(typename B::vf u) {
   using vi = typename B::vi;
   using vf = typename B::vf;
   vi ix = B::add(B::as_i(u), B::set1(0x3f800000u - 0x3f3504f3u));
@@ -387,24 +393,25 @@ inline typename B::vf log_f(typename B::vf u) {
   ix = B::add(B::and_(ix, B::set1(0x007fffffu)), B::set1(0x3f3504f3u));
   const vf f = B::fsub(B::as_f(ix), B::fset1(1.0f));
   const vf f2 = B::fmul(f, f);
-  vf pp = B::fmadd(f, B::fset1(kc::flp[7]), B::fset1(kc::flp[6]));
-  pp = B::fmadd(f, pp, B::fset1(kc::flp[5]));
-  pp = B::fmadd(f, pp, B::fset1(kc::flp[4]));
-  pp = B::fmadd(f, pp, B::fset1(kc::flp[3]));
-  pp = B::fmadd(f, pp, B::fset1(kc::flp[2]));
-  pp = B::fmadd(f, pp, B::fset1(kc::flp[1]));
-  pp = B::fmadd(f, pp, B::fset1(kc::flp[0]));
+  vf pp = B::fmadd(f, B::fset1(-2 * kc::flp[7]), B::fset1(-2 * kc::flp[6]));
+  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[5]));
+  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[4]));
+  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[3]));
+  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[2]));
+  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[1]));
+  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[0]));
   const vf dk = B::cvt(k);
-  // y = f^3 P(f) + k ln2_lo - f^2/2 + f + k ln2_hi, small terms first.
-  vf y = B::fmadd(B::fmul(f2, f), pp, B::fmul(dk, B::fset1(kc::fln2_lo)));
-  y = B::fmadd(f2, B::fset1(-0.5f), y);
-  y = B::fadd(y, f);
-  return B::fmadd(dk, B::fset1(kc::fln2_hi), y);
+  // -2 (f^3 P(f) + k ln2_lo - f^2/2 + f + k ln2_hi), small terms first.
+  vf y = B::fmadd(B::fmul(f2, f), pp, B::fmul(dk, B::fset1(-2 * kc::fln2_lo)));
+  y = B::fadd(f2, y);
+  y = B::fmadd(f, B::fset1(-2.0f), y);
+  return B::fmadd(dk, B::fset1(-2 * kc::fln2_hi), y);
 }
 
-/// log(u) for double u in [2^-52, 1]: fdlibm's e_log.c decomposition.
+/// -2 log(u) for double u in [2^-52, 1]: fdlibm's e_log.c decomposition, the factor -2 folded
+/// into the constants exactly as in minus2_log_f (bit for bit -2 times the plain evaluation).
 template <class B>
-inline typename B::vd log_d(typename B::vd u) {
+inline typename B::vd minus2_log_d(typename B::vd u) {
   using vl = typename B::vl;
   using vd = typename B::vd;
   vl ix = B::ladd(B::as_l(u), B::lset1(0x3ff0000000000000ull - 0x3fe6a09e00000000ull));
@@ -413,20 +420,22 @@ inline typename B::vd log_d(typename B::vd u) {
                         B::dset1(4503599627371519.0));
   ix = B::ladd(B::land(ix, B::lset1(0x000fffffffffffffull)), B::lset1(0x3fe6a09e00000000ull));
   const vd f = B::dsub(B::as_d(ix), B::dset1(1.0));
-  const vd hfsq = B::dmul(B::dmul(B::dset1(0.5), f), f);
+  const vd h = B::dmul(f, f);  // 2 hfsq
   const vd s = B::ddiv(f, B::dadd(B::dset1(2.0), f));
   const vd z = B::dmul(s, s);
   const vd w = B::dmul(z, z);
-  const vd t1 = B::dmul(
-      w, B::dmadd(w, B::dmadd(w, B::dset1(kc::dlg[5]), B::dset1(kc::dlg[3])), B::dset1(kc::dlg[1])));
+  // 2 t1, 2 t2 (doubled Lg coefficients).
+  const vd t1 = B::dmul(w, B::dmadd(w, B::dmadd(w, B::dset1(2 * kc::dlg[5]), B::dset1(2 * kc::dlg[3])),
+                                    B::dset1(2 * kc::dlg[1])));
   const vd t2 = B::dmul(
-      z, B::dmadd(w, B::dmadd(w, B::dmadd(w, B::dset1(kc::dlg[6]), B::dset1(kc::dlg[4])),
-                              B::dset1(kc::dlg[2])),
-                  B::dset1(kc::dlg[0])));
+      z, B::dmadd(w, B::dmadd(w, B::dmadd(w, B::dset1(2 * kc::dlg[6]), B::dset1(2 * kc::dlg[4])),
+                              B::dset1(2 * kc::dlg[2])),
+                  B::dset1(2 * kc::dlg[0])));
   const vd r = B::dadd(t2, t1);
-  vd y = B::dmadd(s, B::dadd(hfsq, r), B::dmul(dk, B::dset1(kc::dln2_lo)));
-  y = B::dadd(B::dsub(y, hfsq), f);
-  return B::dmadd(dk, B::dset1(kc::dln2_hi), y);
+  // 2 (s (hfsq + R) + k ln2_lo), then -2 ((. - hfsq) + f) = (h - .) - 2 f.
+  const vd y = B::dmadd(s, B::dadd(h, r), B::dmul(dk, B::dset1(2 * kc::dln2_lo)));
+  const vd yy = B::dsub(B::dsub(h, y), B::dadd(f, f));
+  return B::dmadd(dk, B::dset1(-2 * kc::dln2_hi), yy);
 }
 
 /// Box-Muller on float lanes: radius word wr, angle word wa -> (R cos, R sin).
@@ -438,7 +447,7 @@ inline void box_muller_f(typename B::vi wr, typename B::vi wa, typename B::vf& z
   // u1 = (wr >> 1) 2^-31 + 2^-32 in (0, 1]; the product is exact, so fused or not is the same.
   const vf u1 = B::fmadd(B::cvt(B::template srli<1>(wr)), B::fset1(4.656612873077392578125e-10f),
                          B::fset1(2.3283064365386962890625e-10f));
-  const vf rad = B::fsqrt(B::fmul(B::fset1(-2.0f), log_f<B>(u1)));
+  const vf rad = B::fsqrt(minus2_log_f<B>(u1));
   // Angle (24 bits): bit 31 and bit 30 of wa are the signs of cos and sin, bit 29 swaps them,
   // bits 28..8 give phi = pi/2 r in (0, pi/4), r = (2m + 1) 2^-23. The 8 symmetries of the
   // octant map it onto the circle, so theta is uniform without any range reduction.
@@ -472,7 +481,7 @@ inline void box_muller_d(typename B::vl vr, typename B::vl va, typename B::vd& z
   const vl one = B::lset1(0x3ff0000000000000ull);
   // u1 = 2 - (1 + k 2^-52) = 1 - k 2^-52 in [2^-52, 1], exact.
   const vd u1 = B::dsub(B::dset1(2.0), B::as_d(B::lor(B::template lsrli<12>(vr), one)));
-  const vd rad = B::dsqrt(B::dmul(B::dset1(-2.0), log_d<B>(u1)));
+  const vd rad = B::dsqrt(minus2_log_d<B>(u1));
   // Angle (52 bits): bits 63, 62 signs, bit 61 swap, bits 60..12 give r = (2m + 1) 2^-51.
   const vd r = B::dsub(B::as_d(B::lor(B::land(B::template lsrli<10>(va), B::lset1(0x0007fffffffffffcull)),
                                       B::lset1(0x3ff0000000000002ull))),
