@@ -48,18 +48,19 @@ for n in "${names[@]}"; do
   bin=$build/tests/fuzz/fuzz_$n
   corpus=$root/tests/fuzz/corpus/$n
   work=$build/fuzz-work/$n
-  mkdir -p "$corpus" "$work"
+  mkdir -p "$corpus" "$work" "$build/fuzz-crashes/$n"
   limit=(-runs="$runs")
   [[ -n $seconds ]] && limit=(-max_total_time="$seconds")
   # New inputs go to a scratch folder; the repository corpus is only read.
-  if (cd "$work" && "$bin" "${limit[@]}" -print_final_stats=1 "$work" "$corpus") >"$logs/$n.log" 2>&1; then
+  if (cd "$work" && "$bin" "${limit[@]}" -print_final_stats=1 \
+        -artifact_prefix="$build/fuzz-crashes/$n/" "$work" "$corpus") >"$logs/$n.log" 2>&1; then
     execs=$(grep -m1 'stat::number_of_executed_units' "$logs/$n.log" | awk '{print $2}')
     echo "fuzz_$n: OK, ${execs:-?} executions"
     if [[ $merge == 1 ]]; then
       "$bin" -merge=1 "$corpus" "$work" >>"$logs/$n.log" 2>&1
     fi
   else
-    echo "fuzz_$n: FAILED (see $logs/$n.log; reproducer: $work/crash-*)"
+    echo "fuzz_$n: FAILED (see $logs/$n.log; reproducer: $build/fuzz-crashes/$n/crash-*)"
     grep -E "property violated|runtime error|ERROR: (Address|libFuzzer)|uncaught" "$logs/$n.log" | head -3 || true
     status=1
   fi

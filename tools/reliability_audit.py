@@ -69,7 +69,8 @@ def public_defs(text):
                     head += " " + lines[k].strip()
                 nm = re.search(r"\b(\w+)\(", head)
                 j = i
-                while j < len(lines) and lines[j] != "}" and not lines[j].startswith("}"):
+                one_liner = line.rstrip().endswith("}") and line.count("{") == line.count("}")
+                while not one_liner and j < len(lines) and lines[j] != "}" and not lines[j].startswith("}"):
                     if lines[j].rstrip().endswith(";") and j == i:
                         break
                     j += 1
@@ -155,7 +156,13 @@ def main():
                     msg = msg[:87] + "..."
                 proof = f"`{hit[0][2]}`: \"{hit[0][3][:70]}\""
             else:
-                msg, proof = "", ("no checks (total function)" if not types and not checks else "(see notes)")
+                if not types and not checks:
+                    proof = "no checks (total function)"
+                elif not types:
+                    proof = "compile-time checks only"
+                else:
+                    proof = "**gap**: no error-path test names it"
+                msg = ""
             label = name if kind == "function" else f"{name} ({kind})"
             print(f"| {h.replace('latent/', '')} | {label} | {'; '.join(checks) or '-'} | "
                   f"{', '.join(sorted(types)) or 'never throws'} | {('`' + msg + '`') if msg else '-'} | {proof} |")

@@ -98,8 +98,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Eigen::ArrayXd r = latent::rescale_zero_terminal_snr(betas);
     fuzz::require(r.size() == betas.size(), "rescale keeps the length");
     fuzz::require(r(r.size() - 1) == 1.0, "rescaled last beta is 1");
-    // [0, 1]: a beta below ~1e-290 may round to 0 (then noise_schedule rejects it; B4).
-    fuzz::require((r >= 0).all() && (r <= 1).all(), "rescaled betas in [0, 1]");
+    // [0, 1]: a beta below ~1e-290 may round to 0 (then noise_schedule rejects it; B4); an
+    // inner beta may round to 1 + 1 ulp when alpha_bar almost vanishes before T - 1 (B3).
+    fuzz::require((r >= 0).all() && (r <= 1 + 4e-16).all(), "rescaled betas in [0, 1]");
     // Whether the rescaled betas make a schedule: only the last may be 1 (an inner beta can
     // round to 1 when alpha_bar collapses early; then the constructor must say so).
     fuzz::expect_documented([&] {
