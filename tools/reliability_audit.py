@@ -163,6 +163,9 @@ def main():
                 else:
                     proof = "**gap**: no error-path test names it"
                 msg = ""
+            if hit and not types:
+                m2 = re.search(r"std::(domain_error|invalid_argument|overflow_error)", hit[0][1])
+                types = {(m2.group(1) if m2 else "exception") + " (from a callee)"}
             label = name if kind == "function" else f"{name} ({kind})"
             print(f"| {h.replace('latent/', '')} | {label} | {'; '.join(checks) or '-'} | "
                   f"{', '.join(sorted(types)) or 'never throws'} | {('`' + msg + '`') if msg else '-'} | {proof} |")
