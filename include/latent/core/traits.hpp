@@ -56,6 +56,15 @@ inline constexpr bool is_eigen_v =
 template <class T>
 using enable_if_scalar_t = std::enable_if_t<!is_eigen_v<T>, int>;
 
+namespace detail {
+/// The writable object behind an output parameter taken as `const Eigen::DenseBase<D>&`
+/// (Eigen's documented idiom for outputs, which lets callers pass blocks and maps).
+template <class Derived>
+inline Derived& writable(const Eigen::DenseBase<Derived>& out) {
+  return const_cast<Derived&>(out.derived());
+}
+}  // namespace detail
+
 /// Plain (evaluated) array type with the shape of an expression.
 template <class Derived>
 using plain_array_t = typename std::decay_t<Derived>::PlainObject;

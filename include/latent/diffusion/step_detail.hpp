@@ -16,6 +16,7 @@
 #include <Eigen/Core>
 
 #include "latent/core/check.hpp"
+#include "latent/core/parallel.hpp"
 #include "latent/core/traits.hpp"
 
 namespace latent {
@@ -132,9 +133,9 @@ inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, do
   const C r = C(tr.clip_range);
   const auto x0 = (C(ax) * x + C(am) * m).max(-r).min(r);
   if constexpr (has_noise) {
-    out = (C(k0) * x0 + C(kx) * x + C(km) * m + noise_term.template cast<C>()).template cast<S>();
+    latent::assign(out, (C(k0) * x0 + C(kx) * x + C(km) * m + noise_term.template cast<C>()).template cast<S>());
   } else {
-    out = (C(k0) * x0 + C(kx) * x + C(km) * m).template cast<S>();
+    latent::assign(out, (C(k0) * x0 + C(kx) * x + C(km) * m).template cast<S>());
   }
 }
 
@@ -165,9 +166,9 @@ inline void assign_step(const Eigen::ArrayBase<OutDerived>& out_base, const X& x
   // No transform: k0 (ax x + am m) + kx x + km m, folded in double.
   const S cx = S(k0 * ax + kx), cm = S(k0 * am + km);
   if constexpr (has_noise) {
-    out = cx * x + cm * m + noise_term;
+    latent::assign(out, cx * x + cm * m + noise_term);
   } else {
-    out = cx * x + cm * m;
+    latent::assign(out, cx * x + cm * m);
   }
 }
 

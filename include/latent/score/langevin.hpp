@@ -19,6 +19,7 @@
 #include <Eigen/Core>
 
 #include "latent/core/check.hpp"
+#include "latent/core/parallel.hpp"
 #include "latent/core/traits.hpp"
 #include "latent/diffusion/sigma_schedules.hpp"
 #include "latent/score/detail/noise.hpp"
@@ -31,20 +32,20 @@ namespace latent {
 template <class DerivedX, class DerivedS, class DerivedZ, class DerivedO>
 inline void langevin_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedS>& score,
                           double tau, const Eigen::ArrayBase<DerivedZ>& noise,
-                          Eigen::ArrayBase<DerivedO>& out) {
+                          const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::langevin_step";
   check_positive(fn, "tau", tau);
   check_same_shape(fn, "x", x, "score", score);
   check_same_shape(fn, "x", x, "noise", noise);
   check_same_shape(fn, "x", x, "out", out);
-  out.derived() = x.derived() + S(tau) * score.derived() + S(std::sqrt(2.0 * tau)) * noise.derived();
+  latent::assign(out, x.derived() + S(tau) * score.derived() + S(std::sqrt(2.0 * tau)) * noise.derived());
 }
 
 /// ULA step with noise drawn from `engine`, fused into the same loop. Writes out.
 template <class DerivedX, class DerivedS, class DerivedO>
 inline void langevin_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedS>& score,
-                          double tau, Eigen::ArrayBase<DerivedO>& out, philox4x32& engine) {
+                          double tau, const Eigen::ArrayBase<DerivedO>& out, philox4x32& engine) {
   langevin_step(x, score, tau, detail::noise_like(x, engine), out);
 }
 
@@ -234,7 +235,7 @@ inline void annealed_langevin_step(const Eigen::ArrayBase<DerivedX>& x,
                                    const Eigen::ArrayBase<DerivedS>& score, double eps,
                                    double sigma, double sigma_min,
                                    const Eigen::ArrayBase<DerivedZ>& noise,
-                                   Eigen::ArrayBase<DerivedO>& out) {
+                                   const Eigen::ArrayBase<DerivedO>& out) {
   langevin_step(x, score, 0.5 * annealed_langevin_step_size(eps, sigma, sigma_min), noise, out);
 }
 

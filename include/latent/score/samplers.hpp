@@ -25,6 +25,7 @@
 #include <Eigen/Core>
 
 #include "latent/core/check.hpp"
+#include "latent/core/parallel.hpp"
 #include "latent/core/traits.hpp"
 #include "latent/score/detail/noise.hpp"
 
@@ -106,7 +107,7 @@ inline double churn_gamma(double sigma, Eigen::Index num_steps, const churn_opti
 template <class DerivedX, class DerivedZ, class DerivedO>
 inline void churn_step(const Eigen::ArrayBase<DerivedX>& x, double sigma, double sigma_hat,
                        const Eigen::ArrayBase<DerivedZ>& noise,
-                       Eigen::ArrayBase<DerivedO>& out, double s_noise = 1.0) {
+                       const Eigen::ArrayBase<DerivedO>& out, double s_noise = 1.0) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::churn_step";
   check_nonnegative(fn, "sigma", sigma);
@@ -118,7 +119,7 @@ inline void churn_step(const Eigen::ArrayBase<DerivedX>& x, double sigma, double
   check_same_shape(fn, "x", x, "noise", noise);
   check_same_shape(fn, "x", x, "out", out);
   const S c = S(s_noise * std::sqrt(std::max(0.0, sigma_hat * sigma_hat - sigma * sigma)));
-  out.derived() = x.derived() + c * noise.derived();
+  latent::assign(out, x.derived() + c * noise.derived());
 }
 
 /// Euler step of the Karras ODE from sigma to sigma_next: \f$x' = x + (\sigma_{next} -
@@ -126,7 +127,7 @@ inline void churn_step(const Eigen::ArrayBase<DerivedX>& x, double sigma, double
 /// sample_euler). sigma > 0, sigma_next >= 0 (checked). Writes out (may alias x).
 template <class DerivedX, class DerivedD, class DerivedO>
 inline void euler_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedD>& denoised,
-                       double sigma, double sigma_next, Eigen::ArrayBase<DerivedO>& out) {
+                       double sigma, double sigma_next, const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::euler_step";
   check_positive(fn, "sigma", sigma);
@@ -135,7 +136,7 @@ inline void euler_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBa
   check_same_shape(fn, "x", x, "out", out);
   // x + (x - D) h / sigma = a x + (1 - a) D with a = sigma_next / sigma.
   const double a = sigma_next / sigma;
-  out.derived() = S(a) * x.derived() + S(1.0 - a) * denoised.derived();
+  latent::assign(out, S(a) * x.derived() + S(1.0 - a) * denoised.derived());
 }
 
 /// Euler ancestral step (k-diffusion sample_euler_ancestral): with (sigma_down, sigma_up) =
@@ -145,7 +146,7 @@ template <class DerivedX, class DerivedD, class DerivedZ, class DerivedO>
 inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
                                  const Eigen::ArrayBase<DerivedD>& denoised, double sigma,
                                  double sigma_next, const Eigen::ArrayBase<DerivedZ>& noise,
-                                 Eigen::ArrayBase<DerivedO>& out, double eta = 1.0,
+                                 const Eigen::ArrayBase<DerivedO>& out, double eta = 1.0,
                                  double s_noise = 1.0) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::euler_ancestral_step";
@@ -156,8 +157,8 @@ inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
   check_same_shape(fn, "x", x, "noise", noise);
   check_same_shape(fn, "x", x, "out", out);
   const double a = as.down / sigma;
-  out.derived() = S(a) * x.derived() + S(1.0 - a) * denoised.derived() +
-                  S(s_noise * as.up) * noise.derived();
+  latent::assign(out, S(a) * x.derived() + S(1.0 - a) * denoised.derived() +
+                  S(s_noise * as.up) * noise.derived());
 }
 
 /// Euler ancestral step drawing its noise from `engine` (fused into the same loop).
@@ -165,7 +166,7 @@ inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
 template <class DerivedX, class DerivedD, class DerivedO>
 inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
                                  const Eigen::ArrayBase<DerivedD>& denoised, double sigma,
-                                 double sigma_next, Eigen::ArrayBase<DerivedO>& out, double eta,
+                                 double sigma_next, const Eigen::ArrayBase<DerivedO>& out, double eta,
                                  double s_noise, philox4x32& engine) {
   euler_ancestral_step(x, denoised, sigma, sigma_next, detail::noise_like(x, engine), out, eta,
                        s_noise);
@@ -175,7 +176,7 @@ inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
 template <class DerivedX, class DerivedD, class DerivedO>
 inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
                                  const Eigen::ArrayBase<DerivedD>& denoised, double sigma,
-                                 double sigma_next, Eigen::ArrayBase<DerivedO>& out,
+                                 double sigma_next, const Eigen::ArrayBase<DerivedO>& out,
                                  philox4x32& engine) {
   euler_ancestral_step(x, denoised, sigma, sigma_next, out, 1.0, 1.0, engine);
 }
@@ -189,7 +190,7 @@ template <class DerivedX, class DerivedD, class DerivedXe, class DerivedDe, clas
 inline void heun_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedD>& denoised,
                       const Eigen::ArrayBase<DerivedXe>& x_euler,
                       const Eigen::ArrayBase<DerivedDe>& denoised_euler, double sigma,
-                      double sigma_next, Eigen::ArrayBase<DerivedO>& out) {
+                      double sigma_next, const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::heun_step";
   check_positive(fn, "sigma", sigma);
@@ -200,8 +201,8 @@ inline void heun_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBas
   check_same_shape(fn, "x", x, "out", out);
   const double h = sigma_next - sigma;
   const S c1 = S(0.5 * h / sigma), c2 = S(0.5 * h / sigma_next);
-  out.derived() = x.derived() + c1 * (x.derived() - denoised.derived()) +
-                  c2 * (x_euler.derived() - denoised_euler.derived());
+  latent::assign(out, x.derived() + c1 * (x.derived() - denoised.derived()) +
+                  c2 * (x_euler.derived() - denoised_euler.derived()));
 }
 
 /// First-order DPM-Solver++ step (Lu et al. 2022, "DPM-Solver++", eq. (9) with alpha = 1;
@@ -210,7 +211,7 @@ inline void heun_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBas
 /// Writes out (may alias x).
 template <class DerivedX, class DerivedD, class DerivedO>
 inline void dpmpp_1s_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedD>& denoised,
-                          double sigma, double sigma_next, Eigen::ArrayBase<DerivedO>& out) {
+                          double sigma, double sigma_next, const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::dpmpp_1s_step";
   check_positive(fn, "sigma", sigma);
@@ -219,7 +220,7 @@ inline void dpmpp_1s_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::Arra
   check_same_shape(fn, "x", x, "out", out);
   const double ratio = sigma_next / sigma;
   const double c = sigma_next > 0 ? -std::expm1(std::log(ratio)) : 1.0;
-  out.derived() = S(ratio) * x.derived() + S(c) * denoised.derived();
+  latent::assign(out, S(ratio) * x.derived() + S(c) * denoised.derived());
 }
 
 /// DPM-Solver++(2M) multistep step (Lu et al. 2022, Algorithm 2; k-diffusion
@@ -231,7 +232,7 @@ inline void dpmpp_1s_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::Arra
 template <class DerivedX, class DerivedD, class DerivedDo, class DerivedO>
 inline void dpmpp_2m_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedD>& denoised,
                           const Eigen::ArrayBase<DerivedDo>& old_denoised, double sigma_prev,
-                          double sigma, double sigma_next, Eigen::ArrayBase<DerivedO>& out) {
+                          double sigma, double sigma_next, const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::dpmpp_2m_step";
   check_positive(fn, "sigma_prev", sigma_prev);
@@ -249,9 +250,9 @@ inline void dpmpp_2m_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::Arra
   const double h_last = std::log(sigma_prev) - std::log(sigma);
   const double half_inv_r = 0.5 * h / h_last;
   const double c = -std::expm1(-h);
-  out.derived() = S(sigma_next / sigma) * x.derived() +
+  latent::assign(out, S(sigma_next / sigma) * x.derived() +
                   S(c * (1.0 + half_inv_r)) * denoised.derived() -
-                  S(c * half_inv_r) * old_denoised.derived();
+                  S(c * half_inv_r) * old_denoised.derived());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <Eigen/Core>
 
 #include "latent/core/check.hpp"
+#include "latent/core/parallel.hpp"
 #include "latent/core/traits.hpp"
 #include "latent/score/detail/noise.hpp"
 
@@ -126,20 +127,19 @@ inline Eigen::Array<scalar_t<DerivedS>, 1, Eigen::Dynamic> sliced_score_matching
 /// Rademacher projections (each entry +1 or -1 with probability 1/2) from `engine`, for
 /// sliced score matching. Writes out.
 template <class Derived>
-inline void rademacher_projections(Eigen::ArrayBase<Derived>& out, philox4x32& engine) {
+inline void rademacher_projections(const Eigen::ArrayBase<Derived>& out, philox4x32& engine) {
   using S = scalar_t<Derived>;
-  detail::fill_uniform(out, engine);
-  for (Eigen::Index j = 0; j < out.cols(); ++j) {
-    for (Eigen::Index i = 0; i < out.rows(); ++i) {
-      out.derived()(i, j) = value_of(out.derived()(i, j)) < 0.5 ? S(-1) : S(1);
-    }
+  auto& o = detail::writable(out);
+  detail::fill_uniform(o, engine);
+  for (Eigen::Index j = 0; j < o.cols(); ++j) {
+    for (Eigen::Index i = 0; i < o.rows(); ++i) o(i, j) = value_of(o(i, j)) < 0.5 ? S(-1) : S(1);
   }
 }
 
 /// Gaussian projections (standard normal entries) from `engine`. Writes out.
 template <class Derived>
-inline void gaussian_projections(Eigen::ArrayBase<Derived>& out, philox4x32& engine) {
-  detail::fill_noise(out, engine);
+inline void gaussian_projections(const Eigen::ArrayBase<Derived>& out, philox4x32& engine) {
+  detail::fill_noise(detail::writable(out), engine);
 }
 
 }  // namespace latent

@@ -22,6 +22,7 @@
 #include <Eigen/Core>
 
 #include "latent/core/check.hpp"
+#include "latent/core/parallel.hpp"
 #include "latent/core/constants.hpp"
 #include "latent/core/traits.hpp"
 #include "latent/diffusion/continuous.hpp"
@@ -181,27 +182,27 @@ inline auto sde_marginal_mean(const SDE& sde, const Eigen::ArrayBase<Derived>& x
 /// Writes out.
 template <class SDE, class DerivedX, class DerivedZ, class DerivedO>
 inline void sde_perturb(const SDE& sde, const Eigen::ArrayBase<DerivedX>& x0, double t,
-                        const Eigen::ArrayBase<DerivedZ>& noise, Eigen::ArrayBase<DerivedO>& out) {
+                        const Eigen::ArrayBase<DerivedZ>& noise, const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::sde_perturb";
   detail::check_time(fn, t);
   check_same_shape(fn, "x0", x0, "noise", noise);
   check_same_shape(fn, "x0", x0, "out", out);
-  out.derived() = S(sde.mean_coeff(t)) * x0.derived() + S(sde.marginal_std(t)) * noise.derived();
+  latent::assign(out, S(sde.mean_coeff(t)) * x0.derived() + S(sde.marginal_std(t)) * noise.derived());
 }
 
 /// Prior sample \f$x_T \sim N(0, \sigma_{prior}^2 I)\f$ into out, from given standard normals.
 template <class SDE, class DerivedZ, class DerivedO>
 inline void sde_prior_sample(const SDE& sde, const Eigen::ArrayBase<DerivedZ>& noise,
-                             Eigen::ArrayBase<DerivedO>& out) {
+                             const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedO>;
   check_same_shape("latent::sde_prior_sample", "noise", noise, "out", out);
-  out.derived() = S(sde.prior_std()) * noise.derived();
+  latent::assign(out, S(sde.prior_std()) * noise.derived());
 }
 
 /// Prior sample drawing the noise from `engine`. Writes out.
 template <class SDE, class DerivedO>
-inline void sde_prior_sample(const SDE& sde, Eigen::ArrayBase<DerivedO>& out, philox4x32& engine) {
+inline void sde_prior_sample(const SDE& sde, const Eigen::ArrayBase<DerivedO>& out, philox4x32& engine) {
   sde_prior_sample(sde, detail::noise_like(out, engine), out);
 }
 
@@ -225,7 +226,7 @@ template <class SDE, class DerivedX, class DerivedS, class DerivedZ, class Deriv
 inline void reverse_sde_euler_maruyama_step(const SDE& sde, const Eigen::ArrayBase<DerivedX>& x,
                                             const Eigen::ArrayBase<DerivedS>& score, double t,
                                             double dt, const Eigen::ArrayBase<DerivedZ>& noise,
-                                            Eigen::ArrayBase<DerivedO>& out) {
+                                            const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::reverse_sde_euler_maruyama_step";
   detail::check_step(fn, t, dt);
@@ -233,8 +234,8 @@ inline void reverse_sde_euler_maruyama_step(const SDE& sde, const Eigen::ArrayBa
   check_same_shape(fn, "x", x, "noise", noise);
   check_same_shape(fn, "x", x, "out", out);
   const double g = sde.diffusion(t);
-  out.derived() = S(1.0 - sde.drift_coeff(t) * dt) * x.derived() + S(g * g * dt) * score.derived() +
-                  S(g * std::sqrt(dt)) * noise.derived();
+  latent::assign(out, S(1.0 - sde.drift_coeff(t) * dt) * x.derived() + S(g * g * dt) * score.derived() +
+                  S(g * std::sqrt(dt)) * noise.derived());
 }
 
 /// Reverse-diffusion predictor (Song et al. 2021, eq. (47); score_sde
@@ -244,7 +245,7 @@ template <class SDE, class DerivedX, class DerivedS, class DerivedZ, class Deriv
 inline void reverse_diffusion_step(const SDE& sde, const Eigen::ArrayBase<DerivedX>& x,
                                    const Eigen::ArrayBase<DerivedS>& score, double t, double dt,
                                    const Eigen::ArrayBase<DerivedZ>& noise,
-                                   Eigen::ArrayBase<DerivedO>& out) {
+                                   const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::reverse_diffusion_step";
   detail::check_step(fn, t, dt);
@@ -252,8 +253,8 @@ inline void reverse_diffusion_step(const SDE& sde, const Eigen::ArrayBase<Derive
   check_same_shape(fn, "x", x, "noise", noise);
   check_same_shape(fn, "x", x, "out", out);
   const sde_discretization d = sde.discretize(t, dt);
-  out.derived() = S(1.0 - d.f) * x.derived() + S(d.g * d.g) * score.derived() +
-                  S(d.g) * noise.derived();
+  latent::assign(out, S(1.0 - d.f) * x.derived() + S(d.g * d.g) * score.derived() +
+                  S(d.g) * noise.derived());
 }
 
 /// Euler step of the probability-flow ODE (Song et al. 2021, eq. (13)) from t to t - dt:
@@ -261,15 +262,15 @@ inline void reverse_diffusion_step(const SDE& sde, const Eigen::ArrayBase<Derive
 template <class SDE, class DerivedX, class DerivedS, class DerivedO>
 inline void probability_flow_step(const SDE& sde, const Eigen::ArrayBase<DerivedX>& x,
                                   const Eigen::ArrayBase<DerivedS>& score, double t, double dt,
-                                  Eigen::ArrayBase<DerivedO>& out) {
+                                  const Eigen::ArrayBase<DerivedO>& out) {
   using S = scalar_t<DerivedX>;
   constexpr const char* fn = "latent::probability_flow_step";
   detail::check_step(fn, t, dt);
   check_same_shape(fn, "x", x, "score", score);
   check_same_shape(fn, "x", x, "out", out);
   const double g = sde.diffusion(t);
-  out.derived() = S(1.0 - sde.drift_coeff(t) * dt) * x.derived() +
-                  S(0.5 * g * g * dt) * score.derived();
+  latent::assign(out, S(1.0 - sde.drift_coeff(t) * dt) * x.derived() +
+                  S(0.5 * g * g * dt) * score.derived());
 }
 
 /// How the Langevin corrector measures the norms in its step size.
@@ -296,7 +297,7 @@ template <class DerivedX, class DerivedS, class DerivedZ, class DerivedO>
 inline void langevin_corrector_step(const Eigen::ArrayBase<DerivedX>& x,
                                     const Eigen::ArrayBase<DerivedS>& score, double snr,
                                     double alpha, const Eigen::ArrayBase<DerivedZ>& noise,
-                                    Eigen::ArrayBase<DerivedO>& out,
+                                    const Eigen::ArrayBase<DerivedO>& out,
                                     corrector_norm norm = corrector_norm::per_sample) {
   using S = scalar_t<DerivedX>;
   using std::sqrt;
@@ -314,24 +315,24 @@ inline void langevin_corrector_step(const Eigen::ArrayBase<DerivedX>& x,
       mean_z += sqrt(S(noise.derived().col(j).square().sum()));
     }
     if (value_of(mean_s) == 0.0) {
-      out.derived() = x.derived();
+      latent::assign(out, x.derived());
       return;
     }
     const S ratio = mean_z / mean_s;
     const S eps = two_alpha_snr2 * ratio * ratio;
     const S c = sqrt(S(2) * eps);
-    out.derived() = x.derived() + eps * score.derived() + c * noise.derived();
+    latent::assign(out, x.derived() + eps * score.derived() + c * noise.derived());
     return;
   }
   for (Eigen::Index j = 0; j < x.cols(); ++j) {
     const S s2 = score.derived().col(j).square().sum();
     if (value_of(s2) == 0.0) {
-      out.derived().col(j) = x.derived().col(j);
+      detail::writable(out).col(j) = x.derived().col(j);
       continue;
     }
     const S eps = two_alpha_snr2 * noise.derived().col(j).square().sum() / s2;
     const S c = sqrt(S(2) * eps);
-    out.derived().col(j) = x.derived().col(j) + eps * score.derived().col(j) + c * noise.derived().col(j);
+    detail::writable(out).col(j) = x.derived().col(j) + eps * score.derived().col(j) + c * noise.derived().col(j);
   }
 }
 
