@@ -81,6 +81,11 @@ case "$cmd" in
     cmake --build "$dir" -j "$jobs" || die "the benchmarks did not build"
     python3 "$here/tools/bench_report.py" --build "$dir" --out "$here/docs/performance.md"
     ;;
+  install)
+    # Used by .ci/run: ./run.sh install PACKAGE... (the same installer as the commands above).
+    shift
+    ensure_packages "$@"
+    ;;
   *)
     echo "usage: ./run.sh demo | test | bench" >&2
     exit 2
