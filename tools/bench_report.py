@@ -176,7 +176,13 @@ def run_peers(only, python):
         except subprocess.CalledProcessError as e:
             print(f"bench_report: {script} failed:\n{e.stderr}", file=sys.stderr)
             continue
-        for r in json.loads(out):
+        try:
+            rows = json.loads(out)
+        except ValueError:
+            print(f"bench_report: {os.path.basename(script)} --json did not print JSON; skipped "
+                  "(see bench/README.md)", file=sys.stderr)
+            continue
+        for r in rows:
             peers.setdefault((r["op"], r["dtype"], int(r["n"])), {})[r["peer"]] = float(r["ns_per_elem"])
     return peers
 
