@@ -357,7 +357,10 @@ def render(data, out_path):
             for p in plist:
                 pv = peers.get(k, {}).get(p)
                 r += [fmt(pv * n) if pv else "–", fmt(pv * n / v) if pv else "–"]
-            r.append("met" if v <= TARGET_CALL_NS else "missed")
+            if op.startswith("vq_lookup"):
+                r.append("n/a (not element-wise)")
+            else:
+                r.append("met" if v <= TARGET_CALL_NS else "missed")
             rows.append(r)
         table(lines, hdr, rows)
 
