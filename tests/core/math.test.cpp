@@ -217,6 +217,30 @@ TEMPLATE_TEST_CASE("log_sum_exp and log_mean_exp", "[core][math]", float, double
   CHECK(lsm(2, 0) == Approx(-200.0).epsilon(tol));
 }
 
+TEST_CASE("array forms work for AutoDiffScalar arrays, with exact derivatives", "[core][math][autodiff]") {
+  Eigen::Array<ad, 4, 1> x;
+  const double v[4] = {-100.0, -1.0, 0.5, 100.0};
+  for (int i = 0; i < 4; ++i) x(i) = variable(v[i]);
+  const Eigen::Array<ad, 4, 1> sp = latent::softplus(x);
+  const Eigen::Array<ad, 4, 1> ls = latent::log_sigmoid(x);
+  const Eigen::Array<ad, 4, 1> sg = latent::sigmoid(x);
+  for (int i = 0; i < 4; ++i) {
+    INFO("x = " << v[i]);
+    CHECK(sp(i).value() == Approx(latent::softplus(v[i])).epsilon(1e-15));
+    CHECK(sp(i).derivatives()(0) == Approx(latent::sigmoid(v[i])).epsilon(1e-14));
+    CHECK(ls(i).value() == Approx(latent::log_sigmoid(v[i])).epsilon(1e-15));
+    CHECK(ls(i).derivatives()(0) == Approx(latent::sigmoid(-v[i])).epsilon(1e-14));
+    CHECK(sg(i).value() == Approx(latent::sigmoid(v[i])).epsilon(1e-14));
+  }
+  Eigen::Array<ad, 2, 1> p;
+  p(0) = variable(0.25);
+  p(1) = variable(0.999);
+  const Eigen::Array<ad, 2, 1> lg = latent::logit(p);
+  CHECK(lg(0).value() == Approx(-1.0986122886681098).epsilon(1e-15));
+  CHECK(lg(0).derivatives()(0) == Approx(1.0 / (0.25 * 0.75)).epsilon(1e-14));
+  CHECK(lg(1).derivatives()(0) == Approx(1.0 / (0.999 * 0.001)).epsilon(1e-12));
+}
+
 TEST_CASE("log_sum_exp derivatives through AutoDiffScalar are the softmax weights",
           "[core][math][autodiff]") {
   Eigen::Array<ad, 3, 1> x;

@@ -111,14 +111,23 @@ inline auto logit(const T& p) {
 template <class Derived>
 inline auto softplus(const Eigen::ArrayBase<Derived>& x) {
   using S = typename Derived::Scalar;
-  return x.derived().max(S(0)) + (-x.derived().abs()).exp().log1p();
+  if constexpr (is_autodiff_v<S>) {
+    // Eigen 3.4 has no packet or scalar log1p for AutoDiffScalar: use the scalar rule.
+    return x.derived().unaryExpr([](const S& v) { return S(latent::softplus(v)); });
+  } else {
+    return x.derived().max(S(0)) + (-x.derived().abs()).exp().log1p();
+  }
 }
 
 /// Element-wise \f$\log\sigma(x)\f$; returns an expression.
 template <class Derived>
 inline auto log_sigmoid(const Eigen::ArrayBase<Derived>& x) {
   using S = typename Derived::Scalar;
-  return x.derived().min(S(0)) - (-x.derived().abs()).exp().log1p();
+  if constexpr (is_autodiff_v<S>) {
+    return x.derived().unaryExpr([](const S& v) { return S(latent::log_sigmoid(v)); });
+  } else {
+    return x.derived().min(S(0)) - (-x.derived().abs()).exp().log1p();
+  }
 }
 
 /// Element-wise sigmoid \f$\exp(\log\sigma(x))\f$; returns an expression. Never overflows,
@@ -133,7 +142,15 @@ inline auto sigmoid(const Eigen::ArrayBase<Derived>& x) {
 /// an expression cannot validate without a second pass; validate with check_probability).
 template <class Derived>
 inline auto logit(const Eigen::ArrayBase<Derived>& p) {
-  return p.derived().log() - (-p.derived()).log1p();
+  using S = typename Derived::Scalar;
+  if constexpr (is_autodiff_v<S>) {
+    return p.derived().unaryExpr([](const S& v) {
+      using std::log;
+      return S(log(v) - latent::log1p(S(-v)));
+    });
+  } else {
+    return p.derived().log() - (-p.derived()).log1p();
+  }
 }
 
 // ---------------------------------------------------------------------------------------
