@@ -42,12 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 2: offset = in.raw<std::int64_t>(); break;
     default: offset = std::numeric_limits<std::int64_t>::max() - in.integer(0, 3);
   }
-  // Known bugs (/work/notes/bugs.md, B1, B2): T > 2^53 with linspace/trailing spacing casts
-  // 2^63 to int64 (UB); a leading offset near INT64_MAX overflows. Skipped until fixed.
-  const bool known_bug = (spacing != latent::timestep_spacing::leading && T > (std::int64_t(1) << 53)) ||
-                         (spacing == latent::timestep_spacing::leading && offset > 0 &&
-                          T > 0 && offset > std::numeric_limits<std::int64_t>::max() - T);
-  if (n >= -2 && n <= 4096 && !known_bug) {
+  // B1, B2 (int64 overflow for T > 2^53 and huge offsets) were found here; fixed in 3d3038a.
+  if (n >= -2 && n <= 4096) {
     fuzz::expect_documented([&] {
       const auto ts = latent::inference_timesteps(T, n, spacing, offset);
       fuzz::require(static_cast<std::int64_t>(ts.size()) == n, "n timesteps");
