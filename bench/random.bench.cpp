@@ -114,17 +114,18 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK_TEMPLATE(BM_randn_expr, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_randn_expr, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_fill_randn, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_fill_randn, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_fill_rand_uniform, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_fill_rand_uniform, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_rsample_fused, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_rsample_fused, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_std_normal_mt19937_64, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_std_normal_mt19937_64, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_rsample_std, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(BM_rsample_std, double)->Apply(sizes);
+// Names follow bench/README.md: <op>/<dtype>/<n>, one item per element (tools/bench_report.py).
+BENCHMARK_TEMPLATE(BM_randn_expr, float)->Name("randn/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_randn_expr, double)->Name("randn/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_fill_randn, float)->Name("fill_randn/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_fill_randn, double)->Name("fill_randn/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_fill_rand_uniform, float)->Name("rand_uniform/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_fill_rand_uniform, double)->Name("rand_uniform/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_rsample_fused, float)->Name("rsample/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_rsample_fused, double)->Name("rsample/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_std_normal_mt19937_64, float)->Name("std_normal_mt19937/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_std_normal_mt19937_64, double)->Name("std_normal_mt19937/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_rsample_std, float)->Name("rsample_std_mt19937/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_rsample_std, double)->Name("rsample_std_mt19937/double")->Apply(sizes);
 
 BENCHMARK_MAIN();

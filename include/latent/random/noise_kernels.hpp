@@ -131,6 +131,12 @@ struct backend_scalar {
   static vi xor3(vi a, vi b, vi c) { return xor_(xor_(a, b), c); }
   template <int N> static vi srli(vi a) { return {{a.v[0] >> N, a.v[1] >> N}}; }
   template <int N> static vi slli(vi a) { return {{a.v[0] << N, a.v[1] << N}}; }
+  /// Arithmetic shift: copies of the sign bit (two's complement, written without
+  /// implementation-defined signed shifts).
+  template <int N> static vi srai(vi a) {
+    const auto f = [](std::uint32_t x) { return (x >> N) | (((0u - (x >> 31)) << (31 - N)) << 1); };
+    return {{f(a.v[0]), f(a.v[1])}};
+  }
   static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
     for (int i = 0; i < 2; ++i) {
       const std::uint64_t p = static_cast<std::uint64_t>(m) * x.v[i];
@@ -192,6 +198,7 @@ struct backend_sse2 {
   static vi xor3(vi a, vi b, vi c) { return _mm_xor_si128(_mm_xor_si128(a, b), c); }
   template <int N> static vi srli(vi a) { return _mm_srli_epi32(a, N); }
   template <int N> static vi slli(vi a) { return _mm_slli_epi32(a, N); }
+  template <int N> static vi srai(vi a) { return _mm_srai_epi32(a, N); }
   static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
     // ev = (lo0, hi0, lo2, hi2), od = (lo1, hi1, lo3, hi3): two interleaves give
     // a = (lo0, lo1, hi0, hi1), b = (lo2, lo3, hi2, hi3), two more the lo and hi halves
@@ -260,6 +267,7 @@ struct backend_avx2 {
   static vi xor3(vi a, vi b, vi c) { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); }
   template <int N> static vi srli(vi a) { return _mm256_srli_epi32(a, N); }
   template <int N> static vi slli(vi a) { return _mm256_slli_epi32(a, N); }
+  template <int N> static vi srai(vi a) { return _mm256_srai_epi32(a, N); }
   static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
     const __m256i mv = _mm256_set1_epi32(static_cast<int>(m));
     const __m256i ev = _mm256_mul_epu32(x, mv);
@@ -325,6 +333,7 @@ struct backend_avx512 {
   static vi xor3(vi a, vi b, vi c) { return _mm512_ternarylogic_epi32(a, b, c, 0x96); }
   template <int N> static vi srli(vi a) { return _mm512_srli_epi32(a, N); }
   template <int N> static vi slli(vi a) { return _mm512_slli_epi32(a, N); }
+  template <int N> static vi srai(vi a) { return _mm512_srai_epi32(a, N); }
   static void mulhilo(vi x, std::uint32_t m, vi& hi, vi& lo) {
     const __m512i mv = _mm512_set1_epi32(static_cast<int>(m));
     const __m512i ev = _mm512_mul_epu32(x, mv);
@@ -466,7 +475,7 @@ inline void box_muller_f(typename B::vi wr, typename B::vi wa, typename B::vf& z
   c = B::fmadd(r2, c, B::fset1(kc::fc[2]));
   c = B::fmadd(r2, c, B::fset1(kc::fc[1]));
   c = B::fmadd(r2, c, B::fset1(kc::fc[0]));
-  const vi swap = B::sub(B::set1(0u), B::and_(B::template srli<29>(wa), B::set1(1u)));
+  const vi swap = B::template srai<31>(B::template slli<2>(wa));  // all ones if bit 29
   const vi si = B::as_i(s), ci = B::as_i(c);
   const vi d = B::and_(B::xor_(si, ci), swap);
   const vi cos_bits = B::xor3(ci, d, B::and_(wa, B::set1(0x80000000u)));
