@@ -35,8 +35,12 @@ status=0
 for t in "${targets[@]}"; do
   log=$build/valgrind-logs/$t.log
   exe=$(find "$build/tests" -maxdepth 1 -name "$t" -type f | head -1)
+  args=()
+  # valgrind computes x87 long double at 64-bit precision, so the long-double Box-Muller
+  # reference of this one test is wrong under valgrind (an emulation artifact, not memory).
+  [[ $t == test_random_noise ]] && args=('~normals are within 3 ulp of exact Box-Muller on the same bits*')
   if valgrind --tool=memcheck --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-      --track-origins=yes "$exe" >"$log" 2>&1; then
+      --track-origins=yes "$exe" "${args[@]}" >"$log" 2>&1; then
     echo "$t: clean ($(grep -m1 'ERROR SUMMARY' "$log" | sed 's/==[0-9]*== //'))"
   else
     echo "$t: FAILED (see $log)"

@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const auto m = static_cast<std::size_t>(in.integer(0, 16));
   std::vector<std::int64_t> custom(m);
-  std::int64_t cur = in.boolean() ? T - 1 : in.raw<std::int64_t>();
+  std::int64_t cur = (in.boolean() && T > std::numeric_limits<std::int64_t>::min()) ? T - 1 : in.raw<std::int64_t>();
   for (auto& v : custom) {
     v = cur;
     const auto step = in.integer(-1, 5);
