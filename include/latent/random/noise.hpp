@@ -274,26 +274,22 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
   explicit evaluator(const XprType& x) : m_params(x.functor().params), m_inner(x.functor().inner) {}
   evaluator(const evaluator& o) : evaluator_base<XprType>(), m_params(o.m_params), m_inner(o.m_inner) {}
 
+  // Fast path: one subtraction and one unsigned compare per packet (i in the cached
+  // super-chunk, packet not straddling its end); everything else goes out of line.
   EIGEN_STRONG_INLINE T coeff(Index i) const {
-    const Index c = i / E;
-    fetch(c);
-    return m_cache[i - c * E];
+    const std::size_t o = static_cast<std::size_t>(i) - m_first;
+    if (EIGEN_PREDICT_TRUE(o < static_cast<std::size_t>(E))) return m_cache[o];
+    return coeff_slow(i);
   }
   EIGEN_STRONG_INLINE T coeff(Index row, Index col) const {
     return coeff(RowMajor ? row * m_inner + col : col * m_inner + row);
   }
   template <int LoadMode, typename PacketType>
   EIGEN_STRONG_INLINE PacketType packet(Index i) const {
-    constexpr Index P = unpacket_traits<PacketType>::size;
-    const Index c = i / E;
-    const Index o = i - c * E;
-    if (EIGEN_PREDICT_TRUE(o + P <= E)) {
-      fetch(c);
-      return ploadu<PacketType>(m_cache + o);
-    }
-    alignas(64) T tmp[P];
-    for (Index k = 0; k < P; ++k) tmp[k] = coeff(i + k);
-    return ploadu<PacketType>(tmp);
+    constexpr std::size_t P = unpacket_traits<PacketType>::size;
+    const std::size_t o = static_cast<std::size_t>(i) - m_first;
+    if (EIGEN_PREDICT_TRUE(o <= static_cast<std::size_t>(E) - P)) return ploadu<PacketType>(m_cache + o);
+    return packet_slow<PacketType>(i);
   }
   template <int LoadMode, typename PacketType>
   EIGEN_STRONG_INLINE PacketType packet(Index row, Index col) const {
@@ -301,8 +297,21 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
   }
 
  private:
-  EIGEN_STRONG_INLINE void fetch(Index c) const {
-    if (EIGEN_PREDICT_FALSE(c != m_chunk)) refill(c);
+  EIGEN_DONT_INLINE T coeff_slow(Index i) const {
+    refill(i / E);
+    return m_cache[i - i / E * E];
+  }
+  template <typename PacketType>
+  EIGEN_DONT_INLINE PacketType packet_slow(Index i) const {
+    constexpr Index P = unpacket_traits<PacketType>::size;
+    const Index c = i / E;
+    if (i - c * E + P <= E) {
+      refill(c);
+      return ploadu<PacketType>(m_cache + (i - c * E));
+    }
+    alignas(64) T tmp[P];
+    for (Index k = 0; k < P; ++k) tmp[k] = coeff(i + k);
+    return ploadu<PacketType>(tmp);
   }
   // Out of line: the kernel needs the whole register file, and inlined into the user's loop it
   // would spill that loop's live values (and its own) on every packet.
@@ -310,11 +319,12 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
     latent::detail::noise_chunks<T, Kind, latent::detail::backend_native,
                                  latent::detail::super_chunks>(
         m_params, static_cast<std::uint64_t>(c) * latent::detail::super_chunks, m_cache);
-    m_chunk = c;
+    m_first = static_cast<std::size_t>(c * E);
   }
   latent::detail::noise_params m_params;
   Index m_inner;
-  mutable Index m_chunk = -1;
+  // First index of the cached super-chunk; the initial value makes every o = i - m_first >= E.
+  mutable std::size_t m_first = static_cast<std::size_t>(-2 * E);
   alignas(64) mutable T m_cache[E] = {};
 };
 
