@@ -11,7 +11,9 @@ preallocated outputs (torch.randn(out=), torch.add(out=), in-place ops), the fas
 form; the table reports the faster. Times are process CPU time (time.process_time), like
 Google Benchmark's ns_per_elem counter, so that a loaded shared machine inflates neither.
 Prints: op, size, dtype, ns per element.
-Run: /usr/bin/python3 bench/peers_score.py [--quick]
+With --json prints rows {"op", "dtype", "n", "peer": "torch", "ns_per_elem"} for
+tools/bench_report.py (bench/README.md).
+Run: /usr/bin/python3 bench/peers_score.py [--quick] [--json]
 """
 import math
 import sys
@@ -97,6 +99,19 @@ def best_ns(fn, n):
     t = min(timeit.repeat(fn, number=number, repeat=repeat, timer=time.process_time)) / number
     return t * 1e9 / n
 
+
+if "--json" in sys.argv[1:]:
+    # Rows for tools/bench_report.py (bench/README.md): peer "torch" is the faster of the
+    # eager and out= forms, ns per element in process CPU time.
+    import json
+    rows = []
+    for dtype, dname in ((torch.float32, "float"), (torch.float64, "double")):
+        for n in SIZES:
+            for name, (eager, outf) in ops(n, dtype).items():
+                rows.append({"op": name, "dtype": dname, "n": n, "peer": "torch",
+                             "ns_per_elem": min(best_ns(eager, n), best_ns(outf, n))})
+    print(json.dumps(rows))
+    sys.exit(0)
 
 print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}")
 print(f"{'op':<24} {'size':>10} {'dtype':>8} {'eager ns/el':>12} {'out= ns/el':>12} {'best':>8}")

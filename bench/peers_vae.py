@@ -11,7 +11,10 @@ float64. Run it right after bench_vae (same machine state) and put both tables s
   *_eager        the same formula written as a plain eager tensor expression (no
                  torch.distributions objects, no argument validation)
 
-Prints a table: op, n, dtype, ns per element and microseconds per call in process CPU time
+With --json prints the rows tools/bench_report.py reads (bench/README.md): op in
+kl_std_normal, log_prob, rsample_noise (given eps), rsample (torch.distributions draws eps),
+peer torch (eager formula), torch_distributions, numpy.
+Otherwise prints a table: op, n, dtype, ns per element and microseconds per call in process CPU time
 (as Google Benchmark's counters), and microseconds per call in wall time.
 """
 import sys
@@ -70,7 +73,47 @@ def main():
     return rows
 
 
+def json_rows():
+    """Rows for tools/bench_report.py (bench/README.md): op names as in bench_vae / bench_random.
+    peer "torch" is the plain eager formula (the fastest eager form), "torch_distributions" the
+    torch.distributions call, "numpy" the formula in NumPy; ns per element in process CPU time."""
+    import numpy as np
+    out = []
+    for dtype, name, ndt in ((torch.float32, "float", np.float32), (torch.float64, "double", np.float64)):
+        for n in SIZES:
+            g = torch.Generator().manual_seed(0)
+            shape = (D, n // D)
+            mu = torch.rand(shape, generator=g, dtype=dtype) * 2 - 1
+            lv = (torch.rand(shape, generator=g, dtype=dtype) * 2 - 1) * 0.5
+            x = torch.rand(shape, generator=g, dtype=dtype) * 2 - 1
+            eps = torch.randn(shape, generator=g, dtype=dtype)
+            zero, one = torch.zeros((), dtype=dtype), torch.ones((), dtype=dtype)
+            mun, lvn, xn = mu.numpy(), lv.numpy(), x.numpy()
+            ops = [
+                ("kl_std_normal", "torch", lambda: (0.5 * (mu * mu + torch.exp(lv) - 1 - lv)).sum(0)),
+                ("kl_std_normal", "torch_distributions",
+                 lambda: td.kl_divergence(td.Normal(mu, torch.exp(0.5 * lv)), td.Normal(zero, one)).sum(0)),
+                ("kl_std_normal", "numpy", lambda: (0.5 * (mun * mun + np.exp(lvn) - 1 - lvn)).sum(0)),
+                ("log_prob", "torch",
+                 lambda: (-0.5 * ((x - mu) ** 2 * torch.exp(-lv) + lv + 1.8378770664093453)).sum(0)),
+                ("log_prob", "torch_distributions",
+                 lambda: td.Normal(mu, torch.exp(0.5 * lv)).log_prob(x).sum(0)),
+                ("log_prob", "numpy",
+                 lambda: (-0.5 * ((xn - mun) ** 2 * np.exp(-lvn) + lvn + 1.8378770664093453)).sum(0)),
+                ("rsample_noise", "torch", lambda: mu + torch.exp(0.5 * lv) * eps),
+                ("rsample", "torch_distributions", lambda: td.Normal(mu, torch.exp(0.5 * lv)).rsample()),
+            ]
+            for op, peer, fn in ops:
+                _, cpu = timeit(fn, n)
+                out.append({"op": op, "dtype": name, "n": n, "peer": peer, "ns_per_elem": cpu * 1e9 / n})
+    return out
+
+
 if __name__ == "__main__":
+    if "--json" in sys.argv[1:]:
+        import json
+        print(json.dumps(json_rows()))
+        sys.exit(0)
     print("torch %s, threads %d, validate_args default %s" %
           (torch.__version__, torch.get_num_threads(), td.Distribution._validate_args),
           file=sys.stderr)

@@ -109,15 +109,15 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK_TEMPLATE(langevin_step, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(langevin_step, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(langevin_step_noise, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(langevin_step_noise, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(euler_ancestral_step, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(euler_ancestral_step, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(euler_ancestral_noise, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(euler_ancestral_noise, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(langevin_step_loop, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(langevin_step_loop, double)->Apply(sizes);
+BENCHMARK_TEMPLATE(langevin_step, float)->Name("langevin_step/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(langevin_step, double)->Name("langevin_step/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(langevin_step_noise, float)->Name("langevin_step_noise/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(langevin_step_noise, double)->Name("langevin_step_noise/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(euler_ancestral_step, float)->Name("euler_ancestral_step/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(euler_ancestral_step, double)->Name("euler_ancestral_step/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(euler_ancestral_noise, float)->Name("euler_ancestral_noise/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(euler_ancestral_noise, double)->Name("euler_ancestral_noise/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(langevin_step_loop, float)->Name("langevin_step_loop/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(langevin_step_loop, double)->Name("langevin_step_loop/double")->Apply(sizes);
 
 BENCHMARK_MAIN();

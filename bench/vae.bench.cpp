@@ -11,6 +11,9 @@
 //
 // Counters: ns_per_elem (time per element of the D x B input), bytes_per_second.
 // Peers (torch.distributions, one thread, same shapes): bench/peers_vae.py.
+// Report names (bench/README.md, docs/performance.md): kl_std_normal/<T>/<n>, log_prob/<T>/<n>,
+// and rsample_noise/<T>/<n> for the given-eps rsample (the fused fresh-noise rsample is
+// random.bench.cpp's rsample). items_per_second counts one item per element.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -125,17 +128,17 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK_TEMPLATE(kl_std_normal, float)->Apply(sizes);
+BENCHMARK_TEMPLATE(kl_std_normal, float)->Name("kl_std_normal/float")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_read2, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(kl_std_normal, double)->Apply(sizes);
+BENCHMARK_TEMPLATE(kl_std_normal, double)->Name("kl_std_normal/double")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_read2, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(log_prob, float)->Apply(sizes);
+BENCHMARK_TEMPLATE(log_prob, float)->Name("log_prob/float")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_read3, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(log_prob, double)->Apply(sizes);
+BENCHMARK_TEMPLATE(log_prob, double)->Name("log_prob/double")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_read3, double)->Apply(sizes);
-BENCHMARK_TEMPLATE(rsample, float)->Apply(sizes);
+BENCHMARK_TEMPLATE(rsample, float)->Name("rsample_noise/float")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_triad3, float)->Apply(sizes);
-BENCHMARK_TEMPLATE(rsample, double)->Apply(sizes);
+BENCHMARK_TEMPLATE(rsample, double)->Name("rsample_noise/double")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_triad3, double)->Apply(sizes);
 
 BENCHMARK_MAIN();
