@@ -328,5 +328,27 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
   alignas(64) mutable T m_cache[E] = {};
 };
 
+/// Plain assignment `dst = randn<...>(...)` (or rand_uniform) to a contiguous destination in
+/// the noise's storage order: written chunk by chunk straight into dst, exactly as fill_randn
+/// does (same values: both are the pure function of (params, index)), without the evaluator's
+/// cache and its extra copy. Anything else takes Eigen's usual loop through the evaluator.
+template <class DstXprType, class T, latent::detail::noise_kind Kind, bool RowMajor, class Plain>
+struct Assignment<DstXprType, CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>,
+                  assign_op<T, T>, Dense2Dense, void> {
+  using SrcXprType = CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>;
+  static void run(DstXprType& dst, const SrcXprType& src, const assign_op<T, T>& func) {
+    resize_if_allowed(dst, src, func);
+    if constexpr ((DstXprType::Flags & DirectAccessBit) != 0 && (DstXprType::Flags & LvalueBit) != 0) {
+      const bool same_order = DstXprType::IsVectorAtCompileTime ||
+                              (((DstXprType::Flags & RowMajorBit) != 0) == RowMajor);
+      if (same_order && latent::detail::is_contiguous(dst)) {
+        latent::detail::fill_contiguous<T, Kind>(src.functor().params, dst.data(), dst.size());
+        return;
+      }
+    }
+    call_dense_assignment_loop(dst, src, func);
+  }
+};
+
 }  // namespace internal
 }  // namespace Eigen
