@@ -153,6 +153,19 @@ inline auto logit(const Eigen::ArrayBase<Derived>& p) {
   }
 }
 
+/// Element-wise precision \f$e^{-\log\sigma^2}\f$ saturated at the largest finite value, so that
+/// a zero residual times it is 0 rather than 0 * inf = NaN when the log-variance is below
+/// about -88 (float) or -709 (double). Returns an expression.
+template <class Derived>
+inline auto saturated_precision(const Eigen::ArrayBase<Derived>& log_var) {
+  using S = typename Derived::Scalar;
+  if constexpr (is_autodiff_v<S>) {
+    return (-log_var.derived()).exp();
+  } else {
+    return (-log_var.derived()).exp().min(std::numeric_limits<S>::max());
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Reductions: scalars or evaluated rows.
 

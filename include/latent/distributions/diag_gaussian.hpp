@@ -18,6 +18,7 @@
 
 #include "latent/core/check.hpp"
 #include "latent/core/constants.hpp"
+#include "latent/core/math.hpp"
 #include "latent/core/traits.hpp"
 #include "latent/random/noise.hpp"
 
@@ -109,7 +110,9 @@ inline auto diag_gaussian_log_prob_elementwise(const Eigen::ArrayBase<DX>& x,
   using S = scalar_t<DX>;
   check_same_shape("latent::diag_gaussian_log_prob", "x", x, "mean", mean);
   check_same_shape("latent::diag_gaussian_log_prob", "x", x, "log_var", log_var);
-  return S(-0.5) * ((x.derived() - mean.derived()).square() * (-log_var.derived()).exp() +
+  // The precision saturates at the largest finite value: x = mu with log_var = -1e4 gives the
+  // finite 5000 - log(2 pi)/2 instead of 0 * inf = NaN.
+  return S(-0.5) * ((x.derived() - mean.derived()).square() * saturated_precision(log_var) +
                     log_var.derived() + log_two_pi<S>());
 }
 
@@ -125,7 +128,7 @@ inline row_x<scalar_t<DX>> diag_gaussian_log_prob(const Eigen::ArrayBase<DX>& x,
   check_same_shape("latent::diag_gaussian_log_prob", "x", x, "log_var", log_var);
   // The constant is added once per sample, not once per element.
   const S c = S(-0.5) * S(double(x.rows())) * log_two_pi<S>();
-  return (S(-0.5) * ((x.derived() - mean.derived()).square() * (-log_var.derived()).exp() +
+  return (S(-0.5) * ((x.derived() - mean.derived()).square() * saturated_precision(log_var) +
                      log_var.derived()))
              .colwise()
              .sum() +

@@ -11,6 +11,7 @@
 #include <Eigen/Core>
 
 #include "latent/core/check.hpp"
+#include "latent/core/math.hpp"
 #include "latent/core/traits.hpp"
 #include "latent/distributions/diag_gaussian.hpp"
 
@@ -80,9 +81,11 @@ inline auto kl_diag_diag_elementwise(const Eigen::ArrayBase<DMQ>& mean_q,
   check_same_shape(fn, "mean_q", mean_q, "log_var_q", log_var_q);
   check_same_shape(fn, "mean_q", mean_q, "mean_p", mean_p);
   check_same_shape(fn, "mean_q", mean_q, "log_var_p", log_var_p);
+  // sigma_q^2 / sigma_p^2 as exp(lq - lp): finite for equal extreme log-variances, where
+  // exp(lq) * exp(-lp) would be inf * 0.
   return S(0.5) * (log_var_p.derived() - log_var_q.derived() +
-                   (log_var_q.derived().exp() + (mean_q.derived() - mean_p.derived()).square()) *
-                       (-log_var_p.derived()).exp() -
+                   (log_var_q.derived() - log_var_p.derived()).exp() +
+                   (mean_q.derived() - mean_p.derived()).square() * saturated_precision(log_var_p) -
                    S(1));
 }
 
@@ -93,18 +96,7 @@ inline row_x<scalar_t<DMQ>> kl_diag_diag(const Eigen::ArrayBase<DMQ>& mean_q,
                                          const Eigen::ArrayBase<DLQ>& log_var_q,
                                          const Eigen::ArrayBase<DMP>& mean_p,
                                          const Eigen::ArrayBase<DLP>& log_var_p) {
-  using S = scalar_t<DMQ>;
-  constexpr const char* fn = "latent::kl_diag_diag";
-  check_same_shape(fn, "mean_q", mean_q, "log_var_q", log_var_q);
-  check_same_shape(fn, "mean_q", mean_q, "mean_p", mean_p);
-  check_same_shape(fn, "mean_q", mean_q, "log_var_p", log_var_p);
-  const S d = S(double(mean_q.rows()));
-  return S(0.5) * ((log_var_p.derived() - log_var_q.derived() +
-                    (log_var_q.derived().exp() + (mean_q.derived() - mean_p.derived()).square()) *
-                        (-log_var_p.derived()).exp())
-                       .colwise()
-                       .sum() -
-                   d);
+  return kl_diag_diag_elementwise(mean_q, log_var_q, mean_p, log_var_p).colwise().sum();
 }
 
 /// Vector-Jacobian product of kl_diag_diag for an upstream 1 x B row g, with

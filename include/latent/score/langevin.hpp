@@ -110,6 +110,14 @@ inline void mala_accept(Eigen::ArrayBase<DerivedX>& x, Eigen::ArrayBase<DerivedL
   check_size(fn, "log_prob", log_prob, B);
   check_size(fn, "log_prob_proposal", log_prob_proposal, B);
   check_size(fn, "uniform", uniform, B);
+  // Every uniform is validated before any column is written (strong guarantee).
+  for (Eigen::Index j = 0; j < B; ++j) {
+    const double u = value_of(uniform.derived()(j));
+    if (!(u > 0.0 && u <= 1.0)) {
+      detail::throw_domain(fn, "uniform[" + std::to_string(j) + "]", detail::format_value(u),
+                           "in (0, 1]");
+    }
+  }
   if (accepted.size() != B) accepted.resize(B);
   using std::log;
   const S inv4tau = S(0.25 / tau);
@@ -127,10 +135,6 @@ inline void mala_accept(Eigen::ArrayBase<DerivedX>& x, Eigen::ArrayBase<DerivedL
                      inv4tau;
     const S log_a = log_prob_proposal.derived()(j) - log_prob.derived()(j) + lq_rev - lq_fwd;
     const S u = S(uniform.derived()(j));
-    if (!(value_of(u) > 0.0 && value_of(u) <= 1.0)) {
-      detail::throw_domain(fn, "uniform[" + std::to_string(j) + "]", detail::format_value(value_of(u)),
-                           "in (0, 1]");
-    }
     const bool acc = value_of(log(u)) < value_of(log_a);
     accepted(j) = acc;
     if (acc) {

@@ -67,11 +67,14 @@ inline ancestral_sigmas get_ancestral_step(double sigma_from, double sigma_to, d
                             " exceeds sigma_from = " + detail::format_value(sigma_from));
   }
   if (eta == 0.0) return {sigma_to, 0.0};
-  const double r_up =
-      std::max(0.0, sigma_to * sigma_to * (sigma_from * sigma_from - sigma_to * sigma_to) /
-                        (sigma_from * sigma_from));
-  const double up = std::min(sigma_to, eta * std::sqrt(r_up));
-  const double down = std::sqrt(std::max(0.0, sigma_to * sigma_to - up * up));
+  // Scale-free form: with q = sigma_to / sigma_from, sigma_up = eta sigma_to sqrt(1 - q^2) and
+  // sigma_down = sigma_to sqrt(1 - (sigma_up / sigma_to)^2), so no sigma is squared (finite for
+  // any finite sigma; squaring overflowed above ~1e154).
+  if (sigma_to == 0.0) return {0.0, 0.0};
+  const double q = sigma_to / sigma_from;
+  const double up_ratio = std::min(1.0, eta * std::sqrt(std::max(0.0, 1.0 - q * q)));
+  const double up = sigma_to * up_ratio;
+  const double down = sigma_to * std::sqrt(std::max(0.0, 1.0 - up_ratio * up_ratio));
   return {down, up};
 }
 
