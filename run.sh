@@ -79,7 +79,11 @@ case "$cmd" in
     configure "$dir" -DLATENT_BUILD_TESTS=OFF -DLATENT_BUILD_EXAMPLES=OFF -DLATENT_BUILD_BENCHMARKS=ON
     say "building the benchmarks in $dir"
     cmake --build "$dir" -j "$jobs" || die "the benchmarks did not build"
-    python3 "$here/tools/bench_report.py" --build "$dir" --out "$here/docs/performance.md"
+    # Debian's python3 (with python3-numpy and python3-torch), even when another python3 is first
+    # on PATH.
+    py=python3
+    [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+    "$py" "$here/tools/bench_report.py" --build "$dir" --out "$here/docs/performance.md"
     ;;
   install)
     # Used by .ci/run: ./run.sh install PACKAGE... (the same installer as the commands above).
