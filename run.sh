@@ -7,7 +7,7 @@
 #
 # Each installs what is missing from Debian's packages (as root, or through sudo), says what
 # it installs, and stops with a clear message when it cannot.
-# Environment: BUILD_DIR (default build/<command>), CXX (compiler), JOBS (parallel jobs),
+# Environment: BUILD_DIR (default build-<command>), CXX (compiler), JOBS (parallel jobs),
 # CMAKE_ARGS (extra configure arguments).
 set -euo pipefail
 
@@ -55,7 +55,7 @@ configure() {  # configure DIR [cmake args...]
 case "$cmd" in
   demo)
     ensure_packages "${base_packages[@]}"
-    dir="${BUILD_DIR:-build/demo}"
+    dir="${BUILD_DIR:-build-demo}"
     configure "$dir" -DLATENT_BUILD_TESTS=OFF -DLATENT_BUILD_BENCHMARKS=OFF -DLATENT_BUILD_EXAMPLES=ON
     say "building the demo in $dir"
     cmake --build "$dir" --target demo -j "$jobs" || die "the demo did not build"
@@ -65,7 +65,7 @@ case "$cmd" in
     ;;
   test)
     ensure_packages "${base_packages[@]}" catch2 libbenchmark-dev libopenmpi-dev openmpi-bin
-    dir="${BUILD_DIR:-build/test}"
+    dir="${BUILD_DIR:-build-test}"
     configure "$dir"
     say "building latent, its tests, examples and benchmarks in $dir"
     cmake --build "$dir" -j "$jobs" || die "the build failed"
@@ -75,7 +75,7 @@ case "$cmd" in
   bench)
     # The peers get Debian's OpenBLAS (libblas.so.3 alternative) rather than the reference BLAS.
     ensure_packages "${base_packages[@]}" libbenchmark-dev python3 python3-numpy python3-torch libopenblas0-pthread
-    dir="${BUILD_DIR:-build/bench}"
+    dir="${BUILD_DIR:-build-bench}"
     configure "$dir" -DLATENT_BUILD_TESTS=OFF -DLATENT_BUILD_EXAMPLES=OFF -DLATENT_BUILD_BENCHMARKS=ON
     say "building the benchmarks in $dir"
     cmake --build "$dir" -j "$jobs" || die "the benchmarks did not build"

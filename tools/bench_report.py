@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs latent's Google Benchmarks and the Python peers, and writes docs/performance.md.
 
-    python3 tools/bench_report.py --build build/bench --out docs/performance.md
+    python3 tools/bench_report.py --build build-bench --out docs/performance.md
 
 Conventions (bench/README.md):
   * every latent benchmark is named  <op>/<dtype>/<n>  (dtype float|double, n elements) and
@@ -435,7 +435,7 @@ def from_json(txt):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default=os.path.join(ROOT, "build", "bench"))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "performance.md"))
     ap.add_argument("--min-time", default="0.2")
     ap.add_argument("--only", nargs="*", help="run only executables/scripts whose names contain these")
