@@ -194,6 +194,7 @@ inline void nearest_codes_core(const char* function,
     ws.code_sqnorm[j] = n;
     e_max_sq = std::max(e_max_sq, n);
   }
+  const V e_max = std::sqrt(e_max_sq);
   for (Eigen::Index j = 0; j < b; ++j) {
     const V n = z.col(j).squaredNorm();
     if (!std::isfinite(n)) {
@@ -201,9 +202,16 @@ inline void nearest_codes_core(const char* function,
                            format_value(double(n)),
                            "finite (latents must be finite and not overflow when squared)");
     }
+    // Every term of ||z||^2 - 2 z.e + ||e||^2 is bounded by (||z|| + max ||e||)^2; if that
+    // overflows, the cross term can be -inf and pick a wrong code, so refuse instead.
+    const V bound = (std::sqrt(n) + e_max) * (std::sqrt(n) + e_max);
+    if (!std::isfinite(bound)) {
+      detail::throw_domain(function, "(||z|| + max ||e||)^2 for z column " + std::to_string(j),
+                           format_value(double(bound)),
+                           "finite (the distance expansion would overflow)");
+    }
     ws.z_sqnorm[j] = n;
   }
-  const V e_max = std::sqrt(e_max_sq);
   const V u = std::numeric_limits<V>::epsilon() / V(2);
   const V rel = V(8) * V(d + 2) * u;
   // Gradual underflow adds an absolute error of at most denorm_min / 2 per operation.
