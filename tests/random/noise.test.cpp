@@ -383,7 +383,7 @@ TEMPLATE_TEST_CASE("large fills: chunks written in any order give the same bits;
                    "[random][noise][openmp]", float, double) {
   using T = TestType;
   using V = Eigen::Array<T, Eigen::Dynamic, 1>;
-  const Eigen::Index n = 3 * latent::detail::parallel_threshold + 123;
+  const Eigen::Index n = 3 * latent::parallel_threshold + 123;
   philox4x32 e(2718, 9), f(2718, 9);
   V a(n), b(n);
   latent::fill_randn(a, e);

@@ -9,6 +9,10 @@
 
 #include <cstddef>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #if !defined(LATENT_SANITIZER_BUILD) && defined(__GLIBC__)
 #define LATENT_COUNT_MALLOC 1
 extern "C" {
@@ -66,13 +70,23 @@ inline constexpr bool enabled =
 #endif
 
 /// Number of heap allocations made while running f (-1 when counting is disabled).
+/// With OpenMP the call runs on one thread, after one uncounted warm-up call: the OpenMP runtime allocates bookkeeping for its
+/// thread team (and Eigen's GEMM parallelizes through it), which is not latent's allocation.
 template <class F>
 long allocations_in(F&& f) {
 #ifdef LATENT_COUNT_MALLOC
+#if defined(_OPENMP)
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  f();  // the runtime sets up its one-thread team on first use
+#endif
   alloc_counter_detail::allocations = 0;
   alloc_counter_detail::counting = true;
   f();
   alloc_counter_detail::counting = false;
+#if defined(_OPENMP)
+  omp_set_num_threads(threads);
+#endif
   return alloc_counter_detail::allocations;
 #else
   f();

@@ -9,6 +9,7 @@
 
 #include <Eigen/Core>
 
+#include "latent/core/parallel.hpp"
 #include "latent/core/traits.hpp"
 #include "latent/random/noise_kernels.hpp"
 #include "latent/random/philox.hpp"
@@ -172,9 +173,6 @@ inline bool is_contiguous(const Eigen::DenseBase<Derived>& out) {
   }
 }
 
-/// Below this many elements a fill stays on one thread (the OpenMP fork costs ~1-5 us).
-inline constexpr Eigen::Index parallel_threshold = Eigen::Index(1) << 17;
-
 /// Writes chunks [0, n) of `p` straight into `data` (no cache), in parallel under OpenMP.
 /// Every chunk is a pure function of (p, chunk), so any split gives identical bits.
 template <class T, noise_kind Kind>
@@ -182,13 +180,22 @@ inline void fill_contiguous(const noise_params& p, T* data, Eigen::Index n) {
   constexpr Eigen::Index E = chunk_elems<T>;
   constexpr Eigen::Index SE = E * super_chunks;
   const Eigen::Index supers = n / SE;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (n >= parallel_threshold)
-#endif
-  for (Eigen::Index c = 0; c < supers; ++c) {
+  const auto super_chunk = [&](Eigen::Index c) {
     noise_chunks<T, Kind, backend_native, super_chunks>(
         p, static_cast<std::uint64_t>(c * super_chunks), data + c * SE);
+  };
+#if defined(_OPENMP)
+  // Below latent::parallel_threshold (core/parallel.hpp) the parallel construct is not entered
+  // at all: even a serialized region makes the OpenMP runtime allocate.
+  if (n >= parallel_threshold && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index c = 0; c < supers; ++c) super_chunk(c);
+  } else {
+    for (Eigen::Index c = 0; c < supers; ++c) super_chunk(c);
   }
+#else
+  for (Eigen::Index c = 0; c < supers; ++c) super_chunk(c);
+#endif
   const Eigen::Index full = n / E;
   for (Eigen::Index c = supers * super_chunks; c < full; ++c) {
     noise_chunk<T, Kind>(p, static_cast<std::uint64_t>(c), data + c * E);
