@@ -17,6 +17,7 @@
 
 #include <Eigen/Core>
 
+#include "bench_common.hpp"
 #include "latent/diffusion/ddim.hpp"
 #include "latent/diffusion/ddpm.hpp"
 
@@ -25,15 +26,6 @@ namespace {
 const latent::noise_schedule& schedule() {
   static const latent::noise_schedule s(latent::linear_betas(1000));
   return s;
-}
-
-template <class T>
-void set_counters(benchmark::State& state, Eigen::Index n) {
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * n * 3 * static_cast<int64_t>(sizeof(T)));
-  state.counters["ns_per_elem"] = benchmark::Counter(
-      double(n) * double(state.iterations()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 template <class T>
@@ -48,7 +40,7 @@ void ddpm_step(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, n);
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 template <class T>
@@ -64,7 +56,7 @@ void ddim_step(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, n);
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 template <class T>
@@ -78,7 +70,7 @@ void ddim_step_eta0(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, n);
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 // The same DDPM arithmetic written as a loop with std::normal_distribution.
@@ -100,7 +92,7 @@ void ddpm_step_loop(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, static_cast<Eigen::Index>(n));
+  bench::set_element_counters<T>(state, static_cast<Eigen::Index>(n), 3);
 }
 
 void sizes(benchmark::internal::Benchmark* b) {

@@ -13,6 +13,8 @@
 
 #include <Eigen/Core>
 
+#include "bench_common.hpp"
+
 namespace {
 
 template <class T>
@@ -25,8 +27,7 @@ void floor_read2(benchmark::State& state) {
     benchmark::DoNotOptimize(s);
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * n * 2 * static_cast<int64_t>(sizeof(T)));
+  bench::set_element_counters<T>(state, n, 2);
 }
 
 template <class T>
@@ -39,8 +40,7 @@ void floor_read3(benchmark::State& state) {
     benchmark::DoNotOptimize(s);
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * n * 3 * static_cast<int64_t>(sizeof(T)));
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 template <class T>
@@ -54,8 +54,7 @@ void floor_triad(benchmark::State& state) {
     benchmark::DoNotOptimize(a.data());
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * n * 3 * static_cast<int64_t>(sizeof(T)));
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 template <class T>
@@ -69,8 +68,7 @@ void floor_read1_write1(benchmark::State& state) {
     benchmark::DoNotOptimize(a.data());
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * n * 2 * static_cast<int64_t>(sizeof(T)));
+  bench::set_element_counters<T>(state, n, 2);
 }
 
 void sizes(benchmark::internal::Benchmark* b) {

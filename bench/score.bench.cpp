@@ -18,20 +18,12 @@
 
 #include <Eigen/Core>
 
+#include "bench_common.hpp"
 #include "latent/random/philox.hpp"
 #include "latent/score/langevin.hpp"
 #include "latent/score/samplers.hpp"
 
 namespace {
-
-template <class T>
-void set_counters(benchmark::State& state, Eigen::Index n) {
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * n * 3 * static_cast<int64_t>(sizeof(T)));
-  state.counters["ns_per_elem"] = benchmark::Counter(
-      double(n) * double(state.iterations()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-}
 
 template <class T>
 void langevin_step(benchmark::State& state) {
@@ -44,7 +36,7 @@ void langevin_step(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, n);
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 template <class T>
@@ -57,7 +49,7 @@ void langevin_step_noise(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, n);
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 template <class T>
@@ -71,7 +63,7 @@ void euler_ancestral_step(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, n);
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 template <class T>
@@ -84,7 +76,7 @@ void euler_ancestral_noise(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, n);
+  bench::set_element_counters<T>(state, n, 3);
 }
 
 template <class T>
@@ -99,7 +91,7 @@ void langevin_step_loop(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  set_counters<T>(state, static_cast<Eigen::Index>(n));
+  bench::set_element_counters<T>(state, static_cast<Eigen::Index>(n), 3);
 }
 
 void sizes(benchmark::internal::Benchmark* b) {
