@@ -42,26 +42,26 @@ TEMPLATE_TEST_CASE("steady-state calls allocate nothing", "[quantize][workspace]
   Eigen::Array<T, 1, Eigen::Dynamic> dist(b);
   latent::quantize_into(z, e, idx, q, dist, ws);  // sizes the workspace
   const latent::index_row first = idx;
-  CHECK(allocations_in([&] { latent::quantize_into(z, e, idx, q, dist, ws); }) == 0);
-  CHECK(allocations_in([&] { latent::quantize_into(z, e, idx, q, ws); }) == 0);
-  CHECK(allocations_in([&] { latent::nearest_codes_into(z, e, idx, ws); }) == 0);
+  CHECK(allocations_in([&] { latent::quantize_into(z, e, idx, q, dist, ws); }) <= 0);  // -1: counting disabled (sanitizers)
+  CHECK(allocations_in([&] { latent::quantize_into(z, e, idx, q, ws); }) <= 0);  // -1: counting disabled (sanitizers)
+  CHECK(allocations_in([&] { latent::nearest_codes_into(z, e, idx, ws); }) <= 0);  // -1: counting disabled (sanitizers)
   CHECK((idx == first).all());
   // Smaller shapes reuse the grown buffers.
   CHECK(allocations_in([&] {
           latent::quantize_into(z.leftCols(b / 2), e.leftCols(40), idx.head(b / 2), q.leftCols(b / 2),
                                 ws);
-        }) == 0);
+        }) <= 0);  // -1: counting disabled (sanitizers)
 
   // Residual quantization with stages of different K.
   std::vector<mat<T>> books = {gaussian<T>(d, 600, 1003), gaussian<T>(d, 64, 1004),
                                gaussian<T>(d, 256, 1005)};
   Eigen::Array<Eigen::Index, Eigen::Dynamic, Eigen::Dynamic> ridx(3, b);
   latent::residual_quantize_into(z, books, ridx, q, ws);
-  CHECK(allocations_in([&] { latent::residual_quantize_into(z, books, ridx, q, ws); }) == 0);
+  CHECK(allocations_in([&] { latent::residual_quantize_into(z, books, ridx, q, ws); }) <= 0);  // -1: counting disabled (sanitizers)
 
   // EMA update.
   mat<T> code = e;
   auto st = latent::make_vq_ema_state(code, 0.99, 1e-5);
   latent::vq_ema_update(st, z, first, code);
-  CHECK(allocations_in([&] { latent::vq_ema_update(st, z, first, code); }) == 0);
+  CHECK(allocations_in([&] { latent::vq_ema_update(st, z, first, code); }) <= 0);  // -1: counting disabled (sanitizers)
 }
