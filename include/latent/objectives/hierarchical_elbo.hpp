@@ -17,12 +17,14 @@
 //     through the Bayes-rule posterior q(z_{t-1}|z_t, x) = q(z_t|z_{t-1}) q(z_{t-1}|x) / q(z_t|x),
 //     closed-form for a linear-Gaussian encoder; each term depends on one random variable.
 //
-// Both are unbiased for the same ELBO. Luo (2022, after eq. 45) expects (b) to have the lower
-// variance because each of its terms involves one random variable; that holds against eq. 45
-// read literally (closed-form KL at sampled z_{t-1}, z_{t+1}), which is however biased, but
-// not against the unbiased forms of (a) here: on the linear-Gaussian test hierarchy (a) has
-// the lower variance, because its terms' fluctuations cancel along the trajectory. See
-// docs/vae.md for the measured ratios. p(z_T) is the standard normal.
+// Both are unbiased for the same ELBO (each term is the conditional expectation of a term of
+// log p(x, z_{1:T}) - log q(z_{1:T}|x); derivation in docs/vae.md, section 6). Luo (2022, after
+// eq. 45) expects (b) to have the lower variance because each of its terms involves one random
+// variable; that is not a theorem. On linear-Gaussian hierarchies (exact variances in
+// tools/vae_reference.py) (b) wins when the decoder's reverse slope is close to that of
+// q(z_{t-1}|z_t, x) (decoders fitted to data that are narrow beside the forward noise; most
+// badly under-fitted decoders over four or more steps), and loses, by up to 5x, when the decoder is the exact reverse process for data as
+// wide as the noise (the ELBO is then tight). p(z_T) is the standard normal.
 //
 // Decoder inputs, shared by both: for i = 0..T-2, p_mean[i] and p_log_var[i] (D x B) are the
 // parameters of p(z_{i+1} | z_{i+2}) evaluated at the sampled z_{i+2}; `reconstruction` is the
