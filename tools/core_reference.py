@@ -60,3 +60,25 @@ for label, xs in cases.items():
     v = mp.log(mp.fsum(mp.exp(mp.mpf(x)) for x in xs))
     print(f"// log_sum_exp {label} = {fmt(v)}")
     print(f"// log_mean_exp {label} = {fmt(v - mp.log(len(xs)))}")
+
+# exp_fast (include/latent/core/math.hpp): coefficients of q(r) ~ (e^r - 1 - r) / r^2 on
+# |r| <= ln2 / 2 (slightly widened for the rounding of r), so that e^r = 1 + r + r^2 q(r).
+# mpmath.chebyfit interpolates at Chebyshev nodes (near-minimax); the printed error bounds the
+# relative error of 1 + r + r^2 q(r) before rounding the coefficients to float / double.
+print("// exp_fast: q(r) coefficients, highest degree first")
+half_ln2 = mp.log(2) / 2
+
+
+def exp_q(r):
+    if abs(r) < mp.mpf("1e-30"):
+        return mp.mpf(1) / 2
+    return (mp.exp(r) - 1 - r) / r**2
+
+
+for degree, name in ((4, "float"), (9, "double")):
+    mp.mp.dps = 60
+    coeffs, err = mp.chebyfit(exp_q, [-half_ln2 * mp.mpf("1.0001"), half_ln2 * mp.mpf("1.0001")],
+                              degree + 1, error=True)
+    rel = err * half_ln2**2 / mp.exp(-half_ln2)
+    print(f"// {name}: degree {degree}, relative error of e^r about {mp.nstr(rel, 3)}")
+    print("// " + ", ".join(mp.nstr(c, 19) for c in coeffs))

@@ -4,7 +4,10 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 #include <unsupported/Eigen/AutoDiff>
 
 namespace {
@@ -253,4 +256,176 @@ TEST_CASE("log_sum_exp derivatives through AutoDiffScalar are the softmax weight
   CHECK(y.derivatives()(1) == Approx(std::exp(-1.0) / z).epsilon(1e-14));
   CHECK(y.derivatives()(2) == Approx(std::exp(-1005.0) / z).margin(1e-300));
   CHECK(y.derivatives().sum() == Approx(1.0).epsilon(1e-15));
+}
+
+// ---------------------------------------------------------------------------------------
+// latent::exp_fast against std::exp (glibc's exp and expf are correctly rounded in almost all
+// cases, so their results are the reference to within half an ulp).
+
+namespace {
+
+// Distance in units in the last place between two finite or infinite values of the same sign
+// (the difference of their bit patterns read as integers; 0 and the smallest subnormal are
+// 1 apart, inf and the largest finite value are 1 apart).
+template <class S>
+double ulp_distance(S a, S b) {
+  using I = std::conditional_t<sizeof(S) == 4, std::int32_t, std::int64_t>;
+  I ia = 0, ib = 0;
+  std::memcpy(&ia, &a, sizeof a);
+  std::memcpy(&ib, &b, sizeof b);
+  // The difference in integers (as doubles, 2^62-sized patterns would lose the low bits).
+  return ia > ib ? static_cast<double>(ia - ib) : static_cast<double>(ib - ia);
+}
+
+template <class S>
+using col = Eigen::Array<S, Eigen::Dynamic, 1>;
+
+// Max ulp error of exp_fast over n evenly spaced points of [lo, hi].
+template <class S>
+double max_ulp_error(double lo, double hi, Eigen::Index n, double* where) {
+  col<S> x(n);
+  for (Eigen::Index i = 0; i < n; ++i) x(i) = static_cast<S>(lo + (hi - lo) * double(i) / double(n - 1));
+  const col<S> y = latent::exp_fast(x);
+  double worst = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double e = ulp_distance(y(i), static_cast<S>(std::exp(x(i))));
+    if (e > worst) {
+      worst = e;
+      *where = static_cast<double>(x(i));
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("exp_fast is within 1 ulp of std::exp over the whole range", "[core][math][exp_fast]",
+                   float, double) {
+  using S = TestType;
+  const bool is_float = std::is_same<S, float>::value;
+  // The whole range where exp is neither 0 nor inf, a little beyond both ends, subnormal
+  // results included; then the range a VAE log-variance lives in, more densely.
+#ifdef LATENT_SANITIZER_BUILD
+  const Eigen::Index n_wide = 200001, n_narrow = 100001;
+#else
+  const Eigen::Index n_wide = 4000001, n_narrow = 1000001;
+#endif
+  double where = 0;
+  const double wide = is_float ? max_ulp_error<S>(-104.5, 89.0, n_wide, &where)
+                               : max_ulp_error<S>(-745.5, 709.9, n_wide, &where);
+  INFO("worst at x = " << where);
+  CHECK(wide <= 1);
+  const double narrow = max_ulp_error<S>(-20, 20, n_narrow, &where);
+  INFO("worst at x = " << where);
+  CHECK(narrow <= 1);
+}
+
+TEMPLATE_TEST_CASE("exp_fast: overflow, underflow, subnormals, infinities and NaN", "[core][math][exp_fast]",
+                   float, double) {
+  using S = TestType;
+  using lim = std::numeric_limits<S>;
+  const S inf_s = lim::infinity();
+  // The largest x with a finite e^x is just below log(max) (88.72 / 709.78).
+  const S ln_max = std::nextafter(std::log(lim::max()), S(0));
+  const S ln_min_sub = std::log(lim::denorm_min());  // -103.28 / -744.44
+  col<S> x(14);
+  x << S(0), S(1), S(-1), inf_s, -inf_s, lim::quiet_NaN(), ln_max, std::nextafter(ln_max, inf_s) * S(1.0001),
+      lim::max(), lim::lowest(), ln_min_sub, std::log(lim::min()) - S(3), S(-1e30), lim::epsilon();
+  const col<S> y = latent::exp_fast(x);
+  CHECK(y(0) == S(1));
+  CHECK(ulp_distance(y(1), S(std::exp(S(1)))) <= 1);
+  CHECK(ulp_distance(y(2), S(std::exp(S(-1)))) <= 1);
+  CHECK(y(3) == inf_s);
+  CHECK(y(4) == S(0));
+  CHECK(std::isnan(y(5)));
+  REQUIRE(std::isfinite(std::exp(x(6))));
+  CHECK(std::isfinite(y(6)));
+  CHECK(ulp_distance(y(6), std::exp(x(6))) <= 1);
+  CHECK(y(7) == inf_s);
+  CHECK(y(8) == inf_s);
+  CHECK(y(9) == S(0));
+  // Gradual underflow: subnormal results, not flushed to zero.
+  CHECK(y(10) > S(0));
+  CHECK(y(10) < lim::min());
+  CHECK(ulp_distance(y(10), std::exp(x(10))) <= 1);
+  CHECK(y(11) > S(0));
+  CHECK(y(11) < lim::min());
+  CHECK(ulp_distance(y(11), std::exp(x(11))) <= 1);
+  CHECK(y(12) == S(0));
+  CHECK(ulp_distance(y(13), std::exp(x(13))) <= 1);
+  // NaN with a payload stays NaN.
+  col<S> nan_payload(3);
+  nan_payload << -lim::quiet_NaN(), lim::signaling_NaN(), std::nan("0x7ff");
+  const col<S> yn = latent::exp_fast(nan_payload);
+  CHECK(std::isnan(yn(0)));
+  CHECK(std::isnan(yn(1)));
+  CHECK(std::isnan(yn(2)));
+}
+
+TEMPLATE_TEST_CASE("exp_fast: vectorized lanes and the scalar tail give the same bits", "[core][math][exp_fast]",
+                   float, double) {
+  using S = TestType;
+  // Sizes that are not multiples of any packet size put the same inputs both in full packets
+  // and in the scalar tail; blocks at an odd offset shift which elements are peeled.
+  const S base[7] = {S(-0.7), S(3.25), S(-80), S(40), S(-1e-3), S(0.3466), S(-87.5)};
+  for (const Eigen::Index n : {1, 3, 7, 17, 33, 67}) {
+    col<S> x(n);
+    for (Eigen::Index i = 0; i < n; ++i) x(i) = base[i % 7];
+    const col<S> y = latent::exp_fast(x);
+    // Writing at offset 1 makes Eigen peel the first elements (scalar path) to align stores.
+    col<S> shifted(n + 1);
+    shifted.segment(1, n) = latent::exp_fast(x);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      INFO("n = " << n << ", i = " << i);
+      const S one = latent::exp_fast(col<S>::Constant(1, x(i)))(0);  // the scalar path
+      CHECK(ulp_distance(y(i), one) == 0);
+      CHECK(ulp_distance(shifted(i + 1), one) == 0);
+      CHECK(ulp_distance(y(i), S(std::exp(x(i)))) <= 1);
+    }
+  }
+  // A column-major matrix and a strided map (no packet access) agree with the plain array.
+  Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic> m(5, 3);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m(i) = base[i % 7];
+  const Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic> ym = latent::exp_fast(m);
+  const Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic> yt = latent::exp_fast(m.transpose());
+  for (Eigen::Index j = 0; j < 3; ++j) {
+    for (Eigen::Index i = 0; i < 5; ++i) {
+      CHECK(ulp_distance(ym(i, j), yt(j, i)) == 0);
+    }
+  }
+}
+
+TEST_CASE("exp_fast on AutoDiffScalar arrays is the standard exp with its derivative",
+          "[core][math][exp_fast][autodiff]") {
+  Eigen::Array<ad, 3, 1> x;
+  const double v[3] = {-2.0, 0.5, 30.0};
+  for (int i = 0; i < 3; ++i) x(i) = variable(v[i]);
+  const Eigen::Array<ad, 3, 1> y = latent::exp_fast(x);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(y(i).value() == std::exp(v[i]));
+    CHECK(y(i).derivatives()(0) == std::exp(v[i]));
+  }
+}
+
+TEMPLATE_TEST_CASE("colwise_sum equals colwise().sum() for packet and non-packet expressions",
+                   "[core][math][exp_fast]", float, double) {
+  using S = TestType;
+  using A = Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic>;
+  for (const Eigen::Index rows : {0, 1, 3, 8, 17, 64, 67}) {
+    std::srand(7);
+    const A a = A::Random(rows, 5);
+    const A b = A::Random(rows, 5);
+    const auto got = latent::detail::colwise_sum(a * b + latent::exp_fast(a));
+    const Eigen::Array<S, 1, Eigen::Dynamic> want = (a * b + latent::exp_fast(a)).colwise().sum();
+    REQUIRE(got.cols() == 5);
+    for (Eigen::Index j = 0; j < 5; ++j) {
+      INFO("rows = " << rows << ", column " << j);
+      CHECK(got(j) == Approx(want(j)).epsilon(8 * std::numeric_limits<S>::epsilon()).margin(1e-5));
+    }
+    // Row-major operands (transposed arrays) take the generic path.
+    const A at = a.transpose(), bt = b.transpose();
+    const auto got_t = latent::detail::colwise_sum(at.transpose() * bt.transpose());
+    const Eigen::Array<S, 1, Eigen::Dynamic> want_t = (a * b).colwise().sum();
+    for (Eigen::Index j = 0; j < 5; ++j) CHECK(got_t(j) == Approx(want_t(j)).margin(1e-5));
+  }
 }

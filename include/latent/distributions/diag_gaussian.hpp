@@ -11,6 +11,7 @@
 // Eigen alone (the pathwise / reparameterization gradient of Kingma & Welling 2014, sec. 2.4).
 #pragma once
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -54,6 +55,18 @@ inline void check_upstream_row(const char* fn, const Row& grad, Eigen::Index col
   check_rows(fn, "grad", grad, 1);
   check_cols(fn, "grad", grad, cols);
 }
+
+/// saturated_precision through latent::exp_fast: \f$\min(e^{-\log\sigma^2}, \max S)\f$ for float
+/// and double, the standard exp for AutoDiffScalar. Returns an expression.
+template <class DL>
+inline auto saturated_precision_fast(const Eigen::ArrayBase<DL>& log_var) {
+  using S = scalar_t<DL>;
+  if constexpr (is_autodiff_v<S>) {
+    return saturated_precision(log_var);
+  } else {
+    return exp_fast(-log_var.derived()).min(std::numeric_limits<S>::max());
+  }
+}
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------
@@ -69,7 +82,7 @@ inline auto diag_gaussian_rsample(const Eigen::ArrayBase<DM>& mean,
   using S = scalar_t<DM>;
   check_same_shape("latent::diag_gaussian_rsample", "mean", mean, "log_var", log_var);
   check_same_shape("latent::diag_gaussian_rsample", "mean", mean, "eps", eps);
-  return mean.derived() + (S(0.5) * log_var.derived()).exp() * eps.derived();
+  return mean.derived() + exp_fast(S(0.5) * log_var.derived()) * eps.derived();
 }
 
 /// Draws \f$z = \mu + \sigma\varepsilon\f$ with fresh noise \f$\varepsilon \sim \mathcal N(0, I)\f$
@@ -112,13 +125,14 @@ inline auto diag_gaussian_log_prob_elementwise(const Eigen::ArrayBase<DX>& x,
   check_same_shape("latent::diag_gaussian_log_prob", "x", x, "log_var", log_var);
   // The precision saturates at the largest finite value: x = mu with log_var = -1e4 gives the
   // finite 5000 - log(2 pi)/2 instead of 0 * inf = NaN.
-  return S(-0.5) * ((x.derived() - mean.derived()).square() * saturated_precision(log_var) +
+  return S(-0.5) * ((x.derived() - mean.derived()).square() *
+                        detail::saturated_precision_fast(log_var) +
                     log_var.derived() + log_two_pi<S>());
 }
 
 /// Per-sample log-density of a diagonal Gaussian,
 /// \f$\log q(x_b) = -\tfrac12\sum_d\big((x-\mu)^2/\sigma^2 + \log\sigma^2 + \log 2\pi\big)\f$.
-/// One fused pass. Returns an evaluated 1 x B row.
+/// One fused pass (detail::colwise_sum over exp_fast). Returns an evaluated 1 x B row.
 template <class DX, class DM, class DL>
 inline row_x<scalar_t<DX>> diag_gaussian_log_prob(const Eigen::ArrayBase<DX>& x,
                                                   const Eigen::ArrayBase<DM>& mean,
@@ -128,10 +142,9 @@ inline row_x<scalar_t<DX>> diag_gaussian_log_prob(const Eigen::ArrayBase<DX>& x,
   check_same_shape("latent::diag_gaussian_log_prob", "x", x, "log_var", log_var);
   // The constant is added once per sample, not once per element.
   const S c = S(-0.5) * S(double(x.rows())) * log_two_pi<S>();
-  return (S(-0.5) * ((x.derived() - mean.derived()).square() * saturated_precision(log_var) +
-                     log_var.derived()))
-             .colwise()
-             .sum() +
+  return S(-0.5) * detail::colwise_sum((x.derived() - mean.derived()).square() *
+                                             detail::saturated_precision_fast(log_var) +
+                                         log_var.derived()) +
          c;
 }
 

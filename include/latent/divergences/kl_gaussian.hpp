@@ -34,11 +34,12 @@ inline auto kl_diag_std_normal_elementwise(const Eigen::ArrayBase<DM>& mean,
                                            const Eigen::ArrayBase<DL>& log_var) {
   using S = scalar_t<DM>;
   check_same_shape("latent::kl_diag_std_normal", "mean", mean, "log_var", log_var);
-  return S(0.5) * (mean.derived().square() + log_var.derived().exp() - S(1) - log_var.derived());
+  return S(0.5) * (mean.derived().square() + exp_fast(log_var) - S(1) - log_var.derived());
 }
 
 /// Per-sample \f$\sum_d \tfrac12(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2)\f$ in one fused
-/// pass (Kingma & Welling 2014, app. B). Returns an evaluated 1 x B row.
+/// pass (Kingma & Welling 2014, app. B; detail::colwise_sum over exp_fast). Returns an
+/// evaluated 1 x B row.
 template <class DM, class DL>
 inline row_x<scalar_t<DM>> kl_diag_std_normal(const Eigen::ArrayBase<DM>& mean,
                                               const Eigen::ArrayBase<DL>& log_var) {
@@ -46,8 +47,7 @@ inline row_x<scalar_t<DM>> kl_diag_std_normal(const Eigen::ArrayBase<DM>& mean,
   check_same_shape("latent::kl_diag_std_normal", "mean", mean, "log_var", log_var);
   const S d = S(double(mean.rows()));
   return S(0.5) *
-         ((mean.derived().square() + log_var.derived().exp() - log_var.derived()).colwise().sum() -
-          d);
+         (detail::colwise_sum(mean.derived().square() + exp_fast(log_var) - log_var.derived()) - d);
 }
 
 /// Vector-Jacobian product of kl_diag_std_normal for an upstream 1 x B row g:
@@ -84,8 +84,9 @@ inline auto kl_diag_diag_elementwise(const Eigen::ArrayBase<DMQ>& mean_q,
   // sigma_q^2 / sigma_p^2 as exp(lq - lp): finite for equal extreme log-variances, where
   // exp(lq) * exp(-lp) would be inf * 0.
   return S(0.5) * (log_var_p.derived() - log_var_q.derived() +
-                   (log_var_q.derived() - log_var_p.derived()).exp() +
-                   (mean_q.derived() - mean_p.derived()).square() * saturated_precision(log_var_p) -
+                   exp_fast(log_var_q.derived() - log_var_p.derived()) +
+                   (mean_q.derived() - mean_p.derived()).square() *
+                       detail::saturated_precision_fast(log_var_p) -
                    S(1));
 }
 
@@ -96,7 +97,7 @@ inline row_x<scalar_t<DMQ>> kl_diag_diag(const Eigen::ArrayBase<DMQ>& mean_q,
                                          const Eigen::ArrayBase<DLQ>& log_var_q,
                                          const Eigen::ArrayBase<DMP>& mean_p,
                                          const Eigen::ArrayBase<DLP>& log_var_p) {
-  return kl_diag_diag_elementwise(mean_q, log_var_q, mean_p, log_var_p).colwise().sum();
+  return detail::colwise_sum(kl_diag_diag_elementwise(mean_q, log_var_q, mean_p, log_var_p));
 }
 
 /// Vector-Jacobian product of kl_diag_diag for an upstream 1 x B row g, with
