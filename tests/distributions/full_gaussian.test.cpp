@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "distributions/gaussian_fixtures.hpp"
+#include "distributions/vae_test_util.hpp"
 
 using Catch::Matchers::Contains;
 
@@ -94,4 +95,55 @@ TEST_CASE("full_gaussian validates its arguments", "[full_gaussian]") {
                     Contains("latent::log_prob(full_gaussian): x has 2 rows, but must have 3"));
   CHECK_THROWS_WITH(latent::rsample(q, Eigen::MatrixXd::Zero(4, 2)),
                     Contains("latent::rsample(full_gaussian): eps has 4 rows, but must have 3"));
+}
+
+TEST_CASE("full_gaussian rsample_vjp and log_prob_vjp match AutoDiffScalar and finite differences",
+          "[full_gaussian][grad]") {
+  using vae_test::arr;
+  vae_test::full_fixture<double> f;
+  const arr mu = f.mu_q, l = f.l_q.array(), x = f.x.array();
+  const arr g_row = (arr(1, 2) << 0.7, -1.3).finished();
+  const arr g_z = (arr(3, 2) << 0.4, -0.2, 1.1, 0.5, -0.8, 0.3).finished();
+  latent::full_gaussian<double> q(f.mu_q, f.l_q);
+  {  // log_prob: loss = sum_b g_b log q(x_b), inputs mu, L, x
+    const auto grad = latent::log_prob_vjp(q, x, g_row);
+    const auto e = vae_test::grad_check(
+        {arr(grad.mean), arr(grad.scale_tril), arr(grad.x)}, {mu, l, x}, [&](const auto& v) {
+          using S = typename std::decay_t<decltype(v[0])>::Scalar;
+          latent::full_gaussian<S> qq(vae_test::vec(v[0]), vae_test::tril(v[1]));
+          return S((latent::log_prob(qq, v[2]) * g_row.cast<S>()).sum());
+        });
+    CHECK(e.ad < 1e-12);
+    CHECK(e.fd < 1e-7);
+    // Upper-triangular entries are not parameters.
+    CHECK(grad.scale_tril.template triangularView<Eigen::StrictlyUpper>().toDenseMatrix().cwiseAbs().maxCoeff() == 0);
+  }
+  {  // rsample: loss = sum G .* (mu + L eps), inputs mu, L
+    const auto grad = latent::rsample_vjp(q, x, g_z);
+    CHECK(grad.x.size() == 0);
+    const auto e = vae_test::grad_check(
+        {arr(grad.mean), arr(grad.scale_tril)}, {mu, l}, [&](const auto& v) {
+          using S = typename std::decay_t<decltype(v[0])>::Scalar;
+          latent::full_gaussian<S> qq(vae_test::vec(v[0]), vae_test::tril(v[1]));
+          return S((latent::rsample(qq, x.cast<S>()) * g_z.cast<S>()).sum());
+        });
+    CHECK(e.ad < 1e-12);
+    CHECK(e.fd < 1e-7);
+  }
+  {  // float agrees with double
+    vae_test::full_fixture<float> ff;
+    latent::full_gaussian<float> qf(ff.mu_q, ff.l_q);
+    const auto gd = latent::log_prob_vjp(q, x, g_row);
+    const auto gf = latent::log_prob_vjp(qf, ff.x, g_row.cast<float>());
+    CHECK((gf.scale_tril.cast<double>() - gd.scale_tril).cwiseAbs().maxCoeff() < 2e-5);
+    CHECK((gf.mean.cast<double>() - gd.mean).cwiseAbs().maxCoeff() < 2e-5);
+    const auto rd = latent::rsample_vjp(q, x, g_z);
+    const auto rf = latent::rsample_vjp(qf, ff.x, g_z.cast<float>());
+    CHECK((rf.scale_tril.cast<double>() - rd.scale_tril).cwiseAbs().maxCoeff() < 2e-5);
+  }
+  CHECK_THROWS_AS(latent::log_prob_vjp(q, x, arr::Ones(1, 3)), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::log_prob_vjp(q, x, arr::Ones(1, 3)),
+                    Contains("latent::log_prob_vjp(full_gaussian): grad has 3 columns, but must have 2"));
+  CHECK_THROWS_WITH(latent::rsample_vjp(q, x, arr::Ones(3, 1)),
+                    Contains("latent::rsample_vjp(full_gaussian): grad_z has 1 columns, but must have 2"));
 }

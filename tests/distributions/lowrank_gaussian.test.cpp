@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "distributions/gaussian_fixtures.hpp"
+#include "distributions/vae_test_util.hpp"
 
 using Catch::Matchers::Contains;
 
@@ -84,4 +85,55 @@ TEST_CASE("lowrank_gaussian validates its arguments", "[lowrank]") {
                     Contains("latent::rsample(lowrank_gaussian): eps_factor has 3 rows, but must have 2"));
   CHECK_THROWS_WITH(latent::rsample(q, Eigen::MatrixXd::Zero(2, 3), f.x),
                     Contains("latent::rsample(lowrank_gaussian): eps_diag has 2 columns, but must have 3"));
+}
+
+TEST_CASE("lowrank_gaussian rsample_vjp and log_prob_vjp match AutoDiffScalar and finite differences",
+          "[lowrank][grad]") {
+  using vae_test::arr;
+  vae_test::full_fixture<double> f;
+  const arr mu = f.mu_q, w = f.w.array(), ld = f.d.array().log(), x = f.x.array();
+  const arr g_row = (arr(1, 2) << 0.7, -1.3).finished();
+  const arr g_z = (arr(3, 2) << 0.4, -0.2, 1.1, 0.5, -0.8, 0.3).finished();
+  const arr e_k = (arr(2, 2) << 0.3, -1.2, 0.9, 0.4).finished();
+  latent::lowrank_gaussian<double> q(f.mu_q, f.w, f.d);
+  // Inputs: mean, W, log d (and x); the function rebuilds the distribution from them.
+  auto make = [](const auto& v) {
+    using S = typename std::decay_t<decltype(v[0])>::Scalar;
+    return latent::lowrank_gaussian<S>(vae_test::vec(v[0]), v[1].matrix(), vae_test::vec(v[2].exp()));
+  };
+  {
+    const auto grad = latent::log_prob_vjp(q, x, g_row);
+    const auto e = vae_test::grad_check(
+        {arr(grad.mean), arr(grad.cov_factor), arr(grad.log_cov_diag), arr(grad.x)}, {mu, w, ld, x},
+        [&](const auto& v) {
+          using S = typename std::decay_t<decltype(v[0])>::Scalar;
+          return S((latent::log_prob(make(v), v[3]) * g_row.cast<S>()).sum());
+        });
+    CHECK(e.ad < 1e-12);
+    CHECK(e.fd < 1e-7);
+  }
+  {
+    const auto grad = latent::rsample_vjp(q, e_k, x, g_z);
+    const auto e = vae_test::grad_check(
+        {arr(grad.mean), arr(grad.cov_factor), arr(grad.log_cov_diag)}, {mu, w, ld},
+        [&](const auto& v) {
+          using S = typename std::decay_t<decltype(v[0])>::Scalar;
+          return S((latent::rsample(make(v), e_k.cast<S>(), x.cast<S>()) * g_z.cast<S>()).sum());
+        });
+    CHECK(e.ad < 1e-12);
+    CHECK(e.fd < 1e-7);
+  }
+  {  // float agrees with double
+    vae_test::full_fixture<float> ff;
+    latent::lowrank_gaussian<float> qf(ff.mu_q, ff.w, ff.d);
+    const auto gd = latent::log_prob_vjp(q, x, g_row);
+    const auto gf = latent::log_prob_vjp(qf, ff.x, g_row.cast<float>());
+    CHECK((gf.cov_factor.cast<double>() - gd.cov_factor).cwiseAbs().maxCoeff() < 5e-5);
+    CHECK((gf.log_cov_diag.cast<double>() - gd.log_cov_diag).cwiseAbs().maxCoeff() < 5e-5);
+  }
+  CHECK_THROWS_AS(latent::log_prob_vjp(q, x, arr::Ones(1, 3)), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::log_prob_vjp(q, x, arr::Ones(1, 3)),
+                    Catch::Contains("latent::log_prob_vjp(lowrank_gaussian): grad has 3 columns, but must have 2"));
+  CHECK_THROWS_WITH(latent::rsample_vjp(q, e_k, x, arr::Ones(2, 2)),
+                    Catch::Contains("latent::rsample_vjp(lowrank_gaussian): grad_z has 2 rows, but must have 3"));
 }

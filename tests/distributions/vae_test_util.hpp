@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <algorithm>
 #include <functional>
 #include <initializer_list>
 #include <vector>
@@ -82,5 +83,43 @@ inline Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic> from_cols(
 
 /// Max absolute difference.
 inline double max_abs_diff(const arr& a, const arr& b) { return (a - b).abs().maxCoeff(); }
+
+/// Largest absolute differences between analytic gradients and (ad) the AutoDiffScalar
+/// gradient and (fd) the central finite differences of the same scalar function f, a generic
+/// callable of std::vector<array of S> run once with S = ad and once with S = double.
+struct grad_errors {
+  double ad = 0, fd = 0;
+};
+template <class F>
+inline grad_errors grad_check(const std::vector<arr>& analytic, const std::vector<arr>& in, F f,
+                              double h = 1e-6) {
+  const std::vector<arr> ga = ad_grads(f(ad_vars(in)), in);
+  const std::vector<arr> gf = fd_grads([&](const std::vector<arr>& v) { return f(v); }, in, h);
+  grad_errors e;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    e.ad = std::max(e.ad, max_abs_diff(analytic[i], ga[i]));
+    e.fd = std::max(e.fd, max_abs_diff(analytic[i], gf[i]));
+  }
+  return e;
+}
+
+/// Lower-triangular part of a square array as a matrix (the parameters of a Cholesky factor;
+/// the entries above the diagonal are not inputs, so their derivatives are 0).
+/// Upper entries are multiplied by 0 rather than replaced by a constant, so that AutoDiffScalar
+/// entries keep derivative vectors of one size (Eigen's AutoDiff asserts on mixed sizes in sums).
+template <class A>
+inline auto tril(const A& a) {
+  using S = typename A::Scalar;
+  Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> m = a.matrix();
+  for (Eigen::Index j = 1; j < m.cols(); ++j)
+    for (Eigen::Index i = 0; i < j; ++i) m(i, j) = m(i, j) * 0.0;
+  return m;
+}
+/// A column as an Eigen vector.
+template <class A>
+inline auto vec(const A& a) {
+  using S = typename A::Scalar;
+  return Eigen::Matrix<S, Eigen::Dynamic, 1>(a.matrix().col(0));
+}
 
 }  // namespace vae_test

@@ -109,7 +109,10 @@ inline row_x<S> log_prob(const full_gaussian<S>& q, const Eigen::DenseBase<DX>& 
       x.derived().matrix().colwise() - q.mean();
   const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> y =
       q.scale_tril().template triangularView<Eigen::Lower>().solve(r);
-  const S c = S(-0.5) * (q.log_det_covariance() + S(double(q.dim())) * log_two_pi<S>());
+  // The constant is evaluated on its own: an AutoDiffScalar product of two constants is an
+  // expression whose empty derivatives cannot be made coherent with log det's.
+  const S norm = S(double(q.dim())) * log_two_pi<S>();
+  const S c = S(-0.5) * (q.log_det_covariance() + norm);
   return (S(-0.5) * y.array().square().colwise().sum()) + c;
 }
 /// Entropy \f$\tfrac D2(1 + \log 2\pi) + \tfrac12\log\det\Sigma\f$: a scalar.
@@ -137,6 +140,61 @@ inline array_xx<S> rsample(const full_gaussian<S>& q, const Eigen::DenseBase<DE>
           q.mean())
       .array();
 }
+/// Gradient of a scalar loss with respect to the parameters of a full_gaussian (and, for
+/// log_prob, its points): `mean` (D), `scale_tril` (D x D, lower-triangular: entries above the
+/// diagonal are not parameters and are 0), `x` (D x B; empty for rsample).
+template <class S>
+struct full_gaussian_grad {
+  typename full_gaussian<S>::vector_type mean;
+  typename full_gaussian<S>::matrix_type scale_tril;
+  typename full_gaussian<S>::matrix_type x;
+};
+
+/// Vector-Jacobian product of rsample(q, eps) = \f$\mu + L\varepsilon\f$ for the upstream
+/// gradient G = dloss/dz (D x B): \f$\partial/\partial\mu = \sum_b G_{:b}\f$,
+/// \f$\partial/\partial L = \mathrm{tril}(G\varepsilon^\top)\f$ (the pathwise gradient,
+/// Kingma & Welling 2014, sec. 2.4). Returns evaluated gradients (`x` empty).
+template <class S, class DE, class DG>
+inline full_gaussian_grad<S> rsample_vjp(const full_gaussian<S>& q, const Eigen::DenseBase<DE>& eps,
+                                         const Eigen::DenseBase<DG>& grad_z) {
+  constexpr const char* fn = "latent::rsample_vjp(full_gaussian)";
+  check_rows(fn, "eps", eps, q.dim());
+  check_rows(fn, "grad_z", grad_z, q.dim());
+  check_cols(fn, "grad_z", grad_z, eps.cols());
+  using M = typename full_gaussian<S>::matrix_type;
+  const M g = grad_z.derived().matrix();
+  full_gaussian_grad<S> out;
+  out.mean = g.rowwise().sum();
+  out.scale_tril = (g * eps.derived().matrix().transpose()).template triangularView<Eigen::Lower>();
+  return out;
+}
+
+/// Vector-Jacobian product of log_prob(q, x) for the upstream row g (1 x B). With r = x - mu,
+/// \f$y = L^{-1}r\f$ and \f$u = L^{-\top}y = \Sigma^{-1}r\f$ per column:
+/// \f$\partial/\partial\mu = \sum_b g_b u_b = -\sum_b\partial/\partial x_b\f$,
+/// \f$\partial/\partial L = \mathrm{tril}(\sum_b g_b u_b y_b^\top) - (\sum_b g_b)\,
+/// \mathrm{diag}(1/L_{ii})\f$ (from \f$d(L^{-1}) = -L^{-1}\,dL\,L^{-1}\f$; Petersen & Pedersen,
+/// "The Matrix Cookbook", eq. 59). Two triangular solves per batch. Returns evaluated gradients.
+template <class S, class DX, class DG>
+inline full_gaussian_grad<S> log_prob_vjp(const full_gaussian<S>& q, const Eigen::DenseBase<DX>& x,
+                                          const Eigen::DenseBase<DG>& grad) {
+  constexpr const char* fn = "latent::log_prob_vjp(full_gaussian)";
+  check_rows(fn, "x", x, q.dim());
+  detail::check_upstream_row<S>(fn, grad, x.cols());
+  using M = typename full_gaussian<S>::matrix_type;
+  const auto l = q.scale_tril().template triangularView<Eigen::Lower>();
+  const M r = x.derived().matrix().colwise() - q.mean();
+  const M y = l.solve(r);
+  const M u = l.transpose().solve(y);
+  const row_x<S> g = grad.derived();
+  full_gaussian_grad<S> out;
+  out.x = -(u.array().rowwise() * g).matrix();
+  out.mean = -out.x.rowwise().sum();
+  out.scale_tril = (-out.x * y.transpose()).template triangularView<Eigen::Lower>();
+  out.scale_tril.diagonal() -= g.sum() * q.scale_tril().diagonal().cwiseInverse();
+  return out;
+}
+
 /// `n` samples (D x n) with fresh noise from `engine`. Returns an evaluated array.
 template <class S>
 inline array_xx<S> sample(const full_gaussian<S>& q, Eigen::Index n, philox4x32& engine) {
