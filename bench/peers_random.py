@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 torch.set_num_threads(1)
-SIZES = [4096, 1 << 20, 16 << 20]
+SIZES = [4096, 1 << 14, 1 << 20, 16 << 20]
 
 
 def best_ns_per_elem(fn, n, min_time=0.3):

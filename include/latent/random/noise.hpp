@@ -173,33 +173,31 @@ inline bool is_contiguous(const Eigen::DenseBase<Derived>& out) {
   }
 }
 
-/// Writes chunks [0, n) of `p` straight into `data` (no cache), in parallel under OpenMP.
-/// Every chunk is a pure function of (p, chunk), so any split gives identical bits.
+/// Writes the first n elements of the noise of `p` straight into `data` (no cache), in
+/// parallel under OpenMP. Every chunk is a pure function of (p, chunk), so any split gives
+/// identical bits.
 template <class T, noise_kind Kind>
 inline void fill_contiguous(const noise_params& p, T* data, Eigen::Index n) {
   constexpr Eigen::Index E = chunk_elems<T>;
-  constexpr Eigen::Index SE = E * super_chunks;
-  const Eigen::Index supers = n / SE;
-  const auto super_chunk = [&](Eigen::Index c) {
-    noise_chunks<T, Kind, backend_native, super_chunks>(
-        p, static_cast<std::uint64_t>(c * super_chunks), data + c * SE);
+  const Eigen::Index full = n / E;
+  const auto span = [&](Eigen::Index c0, Eigen::Index c1) {
+    noise_range<T, Kind>(p, static_cast<std::uint64_t>(c0), static_cast<std::uint64_t>(c1 - c0),
+                         data + c0 * E);
   };
 #if defined(_OPENMP)
   // Below latent::parallel_threshold (core/parallel.hpp) the parallel construct is not entered
   // at all: even a serialized region makes the OpenMP runtime allocate.
   if (n >= parallel_threshold && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+    constexpr Eigen::Index S = fill_task_chunks;
+    const Eigen::Index tasks = (full + S - 1) / S;
 #pragma omp parallel for schedule(static)
-    for (Eigen::Index c = 0; c < supers; ++c) super_chunk(c);
+    for (Eigen::Index t = 0; t < tasks; ++t) span(t * S, t * S + S < full ? t * S + S : full);
   } else {
-    for (Eigen::Index c = 0; c < supers; ++c) super_chunk(c);
+    span(0, full);
   }
 #else
-  for (Eigen::Index c = 0; c < supers; ++c) super_chunk(c);
+  span(0, full);
 #endif
-  const Eigen::Index full = n / E;
-  for (Eigen::Index c = supers * super_chunks; c < full; ++c) {
-    noise_chunk<T, Kind>(p, static_cast<std::uint64_t>(c), data + c * E);
-  }
   if (full * E < n) {
     alignas(64) T buf[E];
     noise_chunk<T, Kind>(p, static_cast<std::uint64_t>(full), buf);
@@ -260,29 +258,34 @@ struct functor_has_linear_access<latent::detail::noise_op<T, Kind, RowMajor>> {
   enum { ret = 1 };
 };
 
-/// Evaluator of latent's noise expressions. It caches one chunk (64 floats or 32 doubles,
-/// 16 Philox blocks computed in SIMD lanes): coeff(i) and packet(i) compute the chunk holding i
-/// if it is not the cached one and read from the cache. The value at i depends only on the
-/// reserved counter range and i, never on the order or the block split of the evaluation.
+/// Evaluator of latent's noise expressions. It caches cache_chunks chunks of the noise (2048
+/// floats or 1024 doubles; Philox blocks computed in SIMD lanes): coeff(i) and packet(i)
+/// compute the run of chunks holding i if it is not the cached one and read from the cache.
+/// A refill computes no more chunks than the expression has, so a small expression pays only
+/// for its own size. The value at i depends only on the reserved counter range and i, never on
+/// the order or the block split of the evaluation.
 template <class T, latent::detail::noise_kind Kind, bool RowMajor, class Plain>
 struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>>
     : evaluator_base<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>> {
   using XprType = CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>;
   using PlainClean = typename internal::remove_all<Plain>::type;
   using CoeffReturnType = T;
-  // The cache holds one super-chunk: 4 chunks, 256 floats or 128 doubles.
-  static constexpr Index E = latent::detail::chunk_elems<T> * latent::detail::super_chunks;
+  static constexpr Index E = latent::detail::chunk_elems<T> * latent::detail::cache_chunks;
   enum {
     CoeffReadCost = functor_traits<latent::detail::noise_op<T, Kind, RowMajor>>::Cost,
     Flags = evaluator<PlainClean>::Flags & (HereditaryBits | LinearAccessBit | PacketAccessBit),
     Alignment = AlignedMax
   };
 
-  explicit evaluator(const XprType& x) : m_params(x.functor().params), m_inner(x.functor().inner) {}
-  evaluator(const evaluator& o) : evaluator_base<XprType>(), m_params(o.m_params), m_inner(o.m_inner) {}
+  explicit evaluator(const XprType& x)
+      : m_params(x.functor().params), m_inner(x.functor().inner),
+        m_chunks(static_cast<std::uint64_t>((x.size() + latent::detail::chunk_elems<T> - 1) /
+                                            latent::detail::chunk_elems<T>)) {}
+  evaluator(const evaluator& o)
+      : evaluator_base<XprType>(), m_params(o.m_params), m_inner(o.m_inner), m_chunks(o.m_chunks) {}
 
-  // Fast path: one subtraction and one unsigned compare per packet (i in the cached
-  // super-chunk, packet not straddling its end); everything else goes out of line.
+  // Fast path: one subtraction and one unsigned compare per packet (i in the cached run,
+  // packet not straddling its end); everything else goes out of line.
   EIGEN_STRONG_INLINE T coeff(Index i) const {
     const std::size_t o = static_cast<std::size_t>(i) - m_first;
     if (EIGEN_PREDICT_TRUE(o < static_cast<std::size_t>(E))) return m_cache[o];
@@ -323,16 +326,18 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
   // Out of line: the kernel needs the whole register file, and inlined into the user's loop it
   // would spill that loop's live values (and its own) on every packet.
   EIGEN_DONT_INLINE void refill(Index c) const {
-    latent::detail::noise_chunks<T, Kind, latent::detail::backend_native,
-                                 latent::detail::super_chunks>(
-        m_params, static_cast<std::uint64_t>(c) * latent::detail::super_chunks, m_cache);
+    const std::uint64_t c0 = static_cast<std::uint64_t>(c) * latent::detail::cache_chunks;
+    const std::uint64_t left = m_chunks > c0 ? m_chunks - c0 : 0;
+    latent::detail::noise_range<T, Kind>(
+        m_params, c0, left < latent::detail::cache_chunks ? left : latent::detail::cache_chunks, m_cache);
     m_first = static_cast<std::size_t>(c * E);
   }
   latent::detail::noise_params m_params;
   Index m_inner;
-  // First index of the cached super-chunk; the initial value makes every o = i - m_first >= E.
+  std::uint64_t m_chunks;  // chunks of the whole expression
+  // First index of the cached run; the initial value makes every o = i - m_first >= E.
   mutable std::size_t m_first = static_cast<std::size_t>(-2 * E);
-  alignas(64) mutable T m_cache[E] = {};
+  alignas(64) mutable T m_cache[E];
 };
 
 /// Plain assignment `dst = randn<...>(...)` (or rand_uniform) to a contiguous destination in

@@ -14,6 +14,12 @@
 // so uniforms are bit-identical across instruction sets; normals go through the same
 // polynomials and differ only where a backend fuses a multiply-add (a few ulp at most).
 //
+// Schedule (noise_range): blocks are generated in batches of 4 register groups (4 chunks with
+// AVX-512), software-pipelined: the Philox rounds of batch b + 1 run interleaved with the
+// Box-Muller transform of batch b, so the integer work (multiplies, shuffles, xors) and the
+// floating-point work (log, sqrt, polynomials) keep the SIMD units busy together. The order of
+// the work never changes a value.
+//
 // Transform (see docs/random.md): Box-Muller (Box & Muller 1958), z0 = R cos(theta),
 // z1 = R sin(theta), R = sqrt(-2 log u1), theta = 2 pi u2. Angle reduction is exact integer
 // arithmetic on the random bits (4 u2 = q + r, q a quadrant, |r| <= 1/2), so sincos needs no
@@ -42,6 +48,7 @@ namespace latent {
 namespace detail {
 
 enum class noise_kind { normal, uniform };
+
 
 inline constexpr int chunk_blocks = 16;
 /// Elements per chunk: a float element uses one word, a double element two.
@@ -122,6 +129,7 @@ struct backend_scalar {
   template <class F> static vi map(vi a, vi b, F f) { return {{f(a.v[0], b.v[0]), f(a.v[1], b.v[1])}}; }
   template <class F> static vf fmap(vf a, vf b, F f) { return {{f(a.v[0], b.v[0]), f(a.v[1], b.v[1])}}; }
   static vi load(const std::uint32_t* p) { return {{p[0], p[1]}}; }
+  static void store(std::uint32_t* p, vi a) { p[0] = a.v[0]; p[1] = a.v[1]; }
   static vi set1(std::uint32_t a) { return {{a, a}}; }
   static vi add(vi a, vi b) { return map(a, b, [](std::uint32_t x, std::uint32_t y) { return x + y; }); }
   static vi sub(vi a, vi b) { return map(a, b, [](std::uint32_t x, std::uint32_t y) { return x - y; }); }
@@ -189,6 +197,7 @@ struct backend_sse2 {
   using vl = __m128i;
   using vd = __m128d;
   static vi load(const std::uint32_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+  static void store(std::uint32_t* p, vi a) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), a); }
   static vi set1(std::uint32_t a) { return _mm_set1_epi32(static_cast<int>(a)); }
   static vi add(vi a, vi b) { return _mm_add_epi32(a, b); }
   static vi sub(vi a, vi b) { return _mm_sub_epi32(a, b); }
@@ -258,6 +267,7 @@ struct backend_avx2 {
   using vl = __m256i;
   using vd = __m256d;
   static vi load(const std::uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static void store(std::uint32_t* p, vi a) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), a); }
   static vi set1(std::uint32_t a) { return _mm256_set1_epi32(static_cast<int>(a)); }
   static vi add(vi a, vi b) { return _mm256_add_epi32(a, b); }
   static vi sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
@@ -324,6 +334,7 @@ struct backend_avx512 {
   using vl = __m512i;
   using vd = __m512d;
   static vi load(const std::uint32_t* p) { return _mm512_loadu_si512(p); }
+  static void store(std::uint32_t* p, vi a) { _mm512_storeu_si512(p, a); }
   static vi set1(std::uint32_t a) { return _mm512_set1_epi32(static_cast<int>(a)); }
   static vi add(vi a, vi b) { return _mm512_add_epi32(a, b); }
   static vi sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
@@ -391,6 +402,67 @@ using backend_native = backend_scalar;
 // ---------------------------------------------------------------------------------------------
 // Math on a backend's registers.
 
+/// Steps of the transform with a shorter form on some instruction sets; every form gives the
+/// same bits. Generic forms here, AVX-512 forms below.
+template <class B>
+struct transform_ops {
+  using vi = typename B::vi;
+  using vf = typename B::vf;
+  using vl = typename B::vl;
+  using vd = typename B::vd;
+  /// float(e - 127), e = the exponent field of the (normal) float with bits ix.
+  static vf exponent_f(vi ix) { return B::cvt(B::sub(B::template srli<23>(ix), B::set1(0x7fu))); }
+  /// double(e - 1023) for the exponent field e of a normal double: (2^52 + e) - (2^52 + 1023).
+  static vd exponent_d(vl ix) {
+    return B::dsub(B::as_d(B::lor(B::template lsrli<52>(ix), B::lset1(0x4330000000000000ull))),
+                   B::dset1(4503599627371519.0));
+  }
+  /// The octant symmetries of the float angle word wa: bit 29 swaps s and c, bit 31 (30) is
+  /// the sign of cos (sin).
+  static void octant_f(vi si, vi ci, vi wa, vi& cos_bits, vi& sin_bits) {
+    const vi swap = B::template srai<31>(B::template slli<2>(wa));  // all ones if bit 29
+    const vi d = B::and_(B::xor_(si, ci), swap);
+    cos_bits = B::xor3(ci, d, B::and_(wa, B::set1(0x80000000u)));
+    sin_bits = B::xor3(si, d, B::and_(B::template slli<1>(wa), B::set1(0x80000000u)));
+  }
+  /// The same for the double angle word va: bit 61 swaps, bit 63 (62) is the sign of cos (sin).
+  static void octant_d(vl si, vl ci, vl va, vl& cos_bits, vl& sin_bits) {
+    const vl sign = B::lset1(0x8000000000000000ull);
+    const vl swap = B::lsub(B::lset1(0), B::land(B::template lsrli<61>(va), B::lset1(1)));
+    const vl d = B::land(B::lxor(si, ci), swap);
+    cos_bits = B::lxor(B::lxor(ci, d), B::land(va, sign));
+    sin_bits = B::lxor(B::lxor(si, d), B::land(B::template lslli<1>(va), sign));
+  }
+};
+
+#if defined(LATENT_RANDOM_HAS_AVX512)
+template <>
+struct transform_ops<backend_avx512> {
+  using vi = __m512i;
+  using vf = __m512;
+  using vl = __m512i;
+  using vd = __m512d;
+  // vgetexp returns floor(log2 |x|) of a normal number exactly: the unbiased exponent field.
+  static vf exponent_f(vi ix) { return _mm512_getexp_ps(_mm512_castsi512_ps(ix)); }
+  static vd exponent_d(vl ix) { return _mm512_getexp_pd(_mm512_castsi512_pd(ix)); }
+  static void octant_f(vi si, vi ci, vi wa, vi& cos_bits, vi& sin_bits) {
+    const __mmask16 swap = _mm512_test_epi32_mask(wa, _mm512_set1_epi32(1 << 29));
+    const vi sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+    // a ^ (b & c): ternary-logic table 0xF0 ^ (0xCC & 0xAA) = 0x78.
+    cos_bits = _mm512_ternarylogic_epi32(_mm512_mask_blend_epi32(swap, ci, si), wa, sign, 0x78);
+    sin_bits = _mm512_ternarylogic_epi32(_mm512_mask_blend_epi32(swap, si, ci),
+                                         _mm512_slli_epi32(wa, 1), sign, 0x78);
+  }
+  static void octant_d(vl si, vl ci, vl va, vl& cos_bits, vl& sin_bits) {
+    const __mmask8 swap = _mm512_test_epi64_mask(va, _mm512_set1_epi64(1ll << 61));
+    const vl sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ull));
+    cos_bits = _mm512_ternarylogic_epi64(_mm512_mask_blend_epi64(swap, ci, si), va, sign, 0x78);
+    sin_bits = _mm512_ternarylogic_epi64(_mm512_mask_blend_epi64(swap, si, ci),
+                                         _mm512_slli_epi64(va, 1), sign, 0x78);
+  }
+};
+#endif
+
 /// -2 log(u) for float u in [2^-32, 1] (normal numbers only): u = 2^k (1 + f) with
 /// f in [sqrt(1/2) - 1, sqrt(2) - 1) (musl logf's reduction), then a division-free polynomial.
 /// The factor -2 of the Box-Muller radius is folded into the constants: scaling by a power of
@@ -401,7 +473,7 @@ inline typename B::vf minus2_log_f(typename B::vf u) {
   using vi = typename B::vi;
   using vf = typename B::vf;
   vi ix = B::add(B::as_i(u), B::set1(0x3f800000u - 0x3f3504f3u));
-  const vi k = B::sub(B::template srli<23>(ix), B::set1(0x7fu));
+  const vf dk = transform_ops<B>::exponent_f(ix);
   ix = B::add(B::and_(ix, B::set1(0x007fffffu)), B::set1(0x3f3504f3u));
   const vf f = B::fsub(B::as_f(ix), B::fset1(1.0f));
   const vf f2 = B::fmul(f, f);
@@ -412,7 +484,6 @@ inline typename B::vf minus2_log_f(typename B::vf u) {
   pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[2]));
   pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[1]));
   pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[0]));
-  const vf dk = B::cvt(k);
   // -2 (f^3 P(f) + k ln2_lo - f^2/2 + f + k ln2_hi), small terms first.
   vf y = B::fmadd(B::fmul(f2, f), pp, B::fmul(dk, B::fset1(-2 * kc::fln2_lo)));
   y = B::fadd(f2, y);
@@ -427,9 +498,7 @@ inline typename B::vd minus2_log_d(typename B::vd u) {
   using vl = typename B::vl;
   using vd = typename B::vd;
   vl ix = B::ladd(B::as_l(u), B::lset1(0x3ff0000000000000ull - 0x3fe6a09e00000000ull));
-  // Exponent k + 1023 -> double exactly: (2^52 + e) - (2^52 + 1023).
-  const vd dk = B::dsub(B::as_d(B::lor(B::template lsrli<52>(ix), B::lset1(0x4330000000000000ull))),
-                        B::dset1(4503599627371519.0));
+  const vd dk = transform_ops<B>::exponent_d(ix);
   ix = B::ladd(B::land(ix, B::lset1(0x000fffffffffffffull)), B::lset1(0x3fe6a09e00000000ull));
   const vd f = B::dsub(B::as_d(ix), B::dset1(1.0));
   const vd h = B::dmul(f, f);  // 2 hfsq
@@ -475,11 +544,8 @@ inline void box_muller_f(typename B::vi wr, typename B::vi wa, typename B::vf& z
   c = B::fmadd(r2, c, B::fset1(kc::fc[2]));
   c = B::fmadd(r2, c, B::fset1(kc::fc[1]));
   c = B::fmadd(r2, c, B::fset1(kc::fc[0]));
-  const vi swap = B::template srai<31>(B::template slli<2>(wa));  // all ones if bit 29
-  const vi si = B::as_i(s), ci = B::as_i(c);
-  const vi d = B::and_(B::xor_(si, ci), swap);
-  const vi cos_bits = B::xor3(ci, d, B::and_(wa, B::set1(0x80000000u)));
-  const vi sin_bits = B::xor3(si, d, B::and_(B::template slli<1>(wa), B::set1(0x80000000u)));
+  vi cos_bits, sin_bits;
+  transform_ops<B>::octant_f(B::as_i(s), B::as_i(c), wa, cos_bits, sin_bits);
   z0 = B::fmul(rad, B::as_f(cos_bits));
   z1 = B::fmul(rad, B::as_f(sin_bits));
 }
@@ -513,130 +579,245 @@ inline void box_muller_d(typename B::vl vr, typename B::vl va, typename B::vd& z
   c = B::dmadd(r2, c, B::dset1(kc::dc[2]));
   c = B::dmadd(r2, c, B::dset1(kc::dc[1]));
   c = B::dmadd(r2, c, B::dset1(kc::dc[0]));
-  const vl sign = B::lset1(0x8000000000000000ull);
-  const vl swap = B::lsub(B::lset1(0), B::land(B::template lsrli<61>(va), B::lset1(1)));
-  const vl si = B::as_l(s), ci = B::as_l(c);
-  const vl d = B::land(B::lxor(si, ci), swap);
-  const vl cos_bits = B::lxor(B::lxor(ci, d), B::land(va, sign));
-  const vl sin_bits = B::lxor(B::lxor(si, d), B::land(B::template lslli<1>(va), sign));
+  vl cos_bits, sin_bits;
+  transform_ops<B>::octant_d(B::as_l(s), B::as_l(c), va, cos_bits, sin_bits);
   z0 = B::dmul(rad, B::as_d(cos_bits));
   z1 = B::dmul(rad, B::as_d(sin_bits));
 }
 
-/// Ten Philox rounds on W lanes (W blocks side by side).
+/// Register groups whose Philox rounds run side by side: one round is a chain of multiply,
+/// shuffle and xor (~6 cycles of latency), so fewer groups leave the SIMD units idle.
+inline constexpr int philox_ilp = 4;
+
+/// The four words of `L` register groups of W Philox blocks each (lane j of group i = block
+/// first + i W + j).
+template <class B, int L>
+struct philox_batch {
+  typename B::vi x0[L], x1[L], x2[L], x3[L];
+};
+
+/// Round 1 of every batch of one noise expression multiplies the stream word s0, the same in
+/// every lane: its product is computed once per call.
 template <class B>
-inline void philox_lanes(const noise_params& p, typename B::vi& c0, typename B::vi& c1,
-                         typename B::vi& c2, typename B::vi& c3) {
-  for (int r = 0; r < 10; ++r) {
-    typename B::vi hi0, lo0, hi1, lo1;
-    B::mulhilo(c0, philox_m0, hi0, lo0);
-    B::mulhilo(c2, philox_m1, hi1, lo1);
-    c0 = B::xor3(hi1, c1, B::set1(p.rk0[r]));
-    c1 = lo1;
-    c2 = B::xor3(hi0, c3, B::set1(p.rk1[r]));
-    c3 = lo0;
+struct philox_consts {
+  typename B::vi hi1, lo1, s1;
+  explicit philox_consts(const noise_params& p) {
+    B::mulhilo(B::set1(p.s0), philox_m1, hi1, lo1);
+    hi1 = B::xor_(hi1, B::set1(p.rk0[0]));
+    s1 = B::xor_(B::set1(p.s1), B::set1(p.rk1[0]));
+  }
+};
+
+inline constexpr std::uint32_t lane_index[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+/// Counters of the batch starting at block `first`, and round 1.
+template <class B, int L>
+inline void philox_start(const philox_consts<B>& k, std::uint64_t first, philox_batch<B, L>& s) {
+  using vi = typename B::vi;
+  constexpr int W = B::W;
+  const auto lo32 = static_cast<std::uint32_t>(first);
+  const auto hi32 = static_cast<std::uint32_t>(first >> 32);
+  if (lo32 <= 0xFFFFFFFFu - static_cast<std::uint32_t>(L * W)) {
+    // No carry into the high counter word inside the batch (all but one batch in 2^32 / 64).
+    const vi lanes = B::load(lane_index);
+    const vi x0 = B::xor_(k.hi1, B::set1(hi32));
+    for (int i = 0; i < L; ++i) {
+      vi hi0, lo0;
+      B::mulhilo(B::add(B::set1(lo32 + static_cast<std::uint32_t>(i * W)), lanes), philox_m0, hi0, lo0);
+      s.x0[i] = x0;
+      s.x1[i] = k.lo1;
+      s.x2[i] = B::xor_(hi0, k.s1);
+      s.x3[i] = lo0;
+    }
+    return;
+  }
+  alignas(64) std::uint32_t lo[L * W], hi[L * W];
+  for (int j = 0; j < L * W; ++j) {
+    const std::uint64_t b = first + static_cast<std::uint64_t>(j);
+    lo[j] = static_cast<std::uint32_t>(b);
+    hi[j] = static_cast<std::uint32_t>(b >> 32);
+  }
+  for (int i = 0; i < L; ++i) {
+    vi hi0, lo0;
+    B::mulhilo(B::load(lo + i * W), philox_m0, hi0, lo0);
+    s.x0[i] = B::xor_(k.hi1, B::load(hi + i * W));
+    s.x1[i] = k.lo1;
+    s.x2[i] = B::xor_(hi0, k.s1);
+    s.x3[i] = lo0;
   }
 }
 
-/// Fills out[0 .. N * chunk_elems<T>) with chunks chunk0 .. chunk0 + N - 1 of the noise of `p`.
-/// The Philox rounds of up to four register groups are interleaved: one round is a chain of
-/// multiply, shuffle and xor (~8 cycles of latency), so a single group would leave the SIMD
-/// units mostly idle.
+/// Philox round r (r >= 1) on a batch.
+template <class B, int L>
+inline void philox_round(const noise_params& p, int r, philox_batch<B, L>& s) {
+  using vi = typename B::vi;
+  const vi k0 = B::set1(p.rk0[r]), k1 = B::set1(p.rk1[r]);
+  for (int i = 0; i < L; ++i) {
+    vi hi0, lo0, hi1, lo1;
+    B::mulhilo(s.x0[i], philox_m0, hi0, lo0);
+    B::mulhilo(s.x2[i], philox_m1, hi1, lo1);
+    s.x0[i] = B::xor3(hi1, s.x1[i], k0);
+    s.x1[i] = lo1;
+    s.x2[i] = B::xor3(hi0, s.x3[i], k1);
+    s.x3[i] = lo0;
+  }
+}
+
+/// Output piece q (0 <= q < 2 L) of a finished batch: words 2h, 2h+1 (h = q % 2) of group
+/// i = q / 2, transformed and stored at `o` (the group's first element; word k at o + 16 k for
+/// float, o + 8 k for double).
+template <class T, noise_kind Kind, class B>
+inline void philox_emit_words(typename B::vi wa, typename B::vi wb, int h, T* o) {
+  if constexpr (sizeof(T) == 4) {
+    float* f = reinterpret_cast<float*>(o) + 32 * h;
+    if constexpr (Kind == noise_kind::uniform) {
+      const auto scale = B::fset1(5.9604644775390625e-08f), lo = B::fset1(2.98023223876953125e-08f);
+      B::fstore(f, B::fmax(B::fmul(B::cvt(B::template srli<8>(wa)), scale), lo));
+      B::fstore(f + 16, B::fmax(B::fmul(B::cvt(B::template srli<8>(wb)), scale), lo));
+    } else {
+      typename B::vf z0, z1;
+      box_muller_f<B>(wa, wb, z0, z1);
+      B::fstore(f, z0);
+      B::fstore(f + 16, z1);
+    }
+  } else {
+    // 64-bit lane m of a register = word k of blocks 2m, 2m+1 (low word first).
+    double* d = reinterpret_cast<double*>(o) + 16 * h;
+    const auto a = B::as_l64(wa), b = B::as_l64(wb);
+    if constexpr (Kind == noise_kind::uniform) {
+      const auto one = B::lset1(0x3ff0000000000000ull);
+      const auto lo = B::dset1(1.1102230246251565404236316680908203125e-16);
+      const auto u = [&](auto v) {
+        return B::dmax(B::dsub(B::as_d(B::lor(B::template lsrli<12>(v), one)), B::dset1(1.0)), lo);
+      };
+      B::dstore(d, u(a));
+      B::dstore(d + 8, u(b));
+    } else {
+      typename B::vd z0, z1;
+      box_muller_d<B>(a, b, z0, z1);
+      B::dstore(d, z0);
+      B::dstore(d + 8, z1);
+    }
+  }
+}
+
+template <class T, noise_kind Kind, class B, int L>
+inline void philox_emit(const philox_batch<B, L>& s, int q, T* o) {
+  const int i = q / 2, h = q % 2;
+  philox_emit_words<T, Kind, B>(h ? s.x2[i] : s.x0[i], h ? s.x3[i] : s.x1[i], h, o);
+}
+/// The same from words stored by philox_store (read back as memory operands: the registers
+/// stay free for the rounds of the next batch).
+template <class T, noise_kind Kind, class B, int L>
+inline void philox_emit(const std::uint32_t* words, int q, T* o) {
+  constexpr int W = B::W;
+  const int i = q / 2, h = q % 2;
+  philox_emit_words<T, Kind, B>(B::load(words + ((2 * h) * L + i) * W),
+                                B::load(words + ((2 * h + 1) * L + i) * W), h, o);
+}
+template <class B, int L>
+inline void philox_store(const philox_batch<B, L>& s, std::uint32_t* words) {
+  constexpr int W = B::W;
+  for (int i = 0; i < L; ++i) {
+    B::store(words + (0 * L + i) * W, s.x0[i]);
+    B::store(words + (1 * L + i) * W, s.x1[i]);
+    B::store(words + (2 * L + i) * W, s.x2[i]);
+    B::store(words + (3 * L + i) * W, s.x3[i]);
+  }
+}
+
+/// Batching of a backend: L register groups per batch, at least philox_ilp for the latency of
+/// the rounds and at least one chunk so that a batch is a contiguous run of elements.
+template <class B>
+struct noise_batching {
+  static constexpr int G = chunk_blocks / B::W;  // register groups per chunk
+  static constexpr int L = G > philox_ilp ? G : philox_ilp;
+  static constexpr int chunks = L / G;  // chunks per batch
+};
+
+/// One step of the software pipeline: emits the finished batch whose words are in `words`
+/// (group i to dst(i)) while running the rounds of the batch that starts at block `next` in
+/// `cur`. The rounds (integer multiplies, shuffles, xors) and the transform (floating-point
+/// log, sqrt, polynomials) are independent, so with one output piece after each round both
+/// kinds of SIMD units are busy at once instead of one after the other.
+template <class T, noise_kind Kind, class B, int L, class Dst>
+inline void noise_pipeline_step(const noise_params& p, const philox_consts<B>& k,
+                                const std::uint32_t* words, std::uint64_t next,
+                                philox_batch<B, L>& cur, const Dst& dst) {
+  philox_start<B, L>(k, next, cur);
+  philox_emit<T, Kind, B, L>(words, 0, dst(0));
+#pragma GCC unroll 9
+  for (int r = 1; r < 10; ++r) {
+    philox_round<B, L>(p, r, cur);
+    if (r < 2 * L) philox_emit<T, Kind, B, L>(words, r, dst(r / 2));
+  }
+#pragma GCC unroll 16
+  for (int q = 10; q < 2 * L; ++q) philox_emit<T, Kind, B, L>(words, q, dst(q / 2));
+}
+
+/// Fills out[0 .. n * chunk_elems<T>) with chunks chunk0 .. chunk0 + n - 1 of the noise of `p`,
+/// in batches of L register groups through the software pipeline of noise_pipeline_step.
+template <class T, noise_kind Kind, class B, int L>
+inline void noise_range_batches(const noise_params& p, std::uint64_t chunk0, std::uint64_t n, T* out) {
+  constexpr int W = B::W;
+  constexpr int G = chunk_blocks / W;
+  constexpr int E = chunk_elems<T>;
+  const std::uint64_t groups = n * G;
+  const std::uint64_t batches = (groups + L - 1) / L;
+  const std::uint64_t first = p.base + chunk0 * chunk_blocks;
+  const philox_consts<B> k(p);
+  alignas(64) T scratch[E];
+  // First element of group g of this call (scratch past the last requested group: a partial
+  // final batch computes whole groups and drops the extra ones).
+  const auto dst = [&](std::uint64_t g) -> T* {
+    if (g >= groups) return scratch;
+    return out + (g / G * E + g % G * (sizeof(T) == 4 ? W : W / 2));
+  };
+  philox_batch<B, L> cur;
+  alignas(64) std::uint32_t words[4 * L * W];
+  philox_start<B, L>(k, first, cur);
+#pragma GCC unroll 9
+  for (int r = 1; r < 10; ++r) philox_round<B, L>(p, r, cur);
+  for (std::uint64_t b = 1; b < batches; ++b) {
+    philox_store<B, L>(cur, words);
+    const std::uint64_t g0 = (b - 1) * L;
+    noise_pipeline_step<T, Kind, B, L>(p, k, words, first + b * L * W, cur,
+                                       [&](int i) { return dst(g0 + static_cast<std::uint64_t>(i)); });
+  }
+  const std::uint64_t g0 = (batches - 1) * L;
+#pragma GCC unroll 16
+  for (int q = 0; q < 2 * L; ++q) philox_emit<T, Kind, B, L>(cur, q, dst(g0 + static_cast<std::uint64_t>(q / 2)));
+}
+
+template <class T, noise_kind Kind, class B = backend_native>
+inline void noise_range(const noise_params& p, std::uint64_t chunk0, std::uint64_t n, T* out) {
+  using batching = noise_batching<B>;
+  if (n == 0) return;
+  // Less than a batch (one chunk with AVX-512): no whole batch to waste on it.
+  if (n < static_cast<std::uint64_t>(batching::chunks)) {
+    noise_range_batches<T, Kind, B, 1>(p, chunk0, n, out);
+  } else {
+    noise_range_batches<T, Kind, B, batching::L>(p, chunk0, n, out);
+  }
+}
+
+/// N chunks: out[0 .. N * chunk_elems<T>).
 template <class T, noise_kind Kind, class B = backend_native, int N = 1>
 inline void noise_chunks(const noise_params& p, std::uint64_t chunk0, T* out) {
-  using vi = typename B::vi;
-  constexpr int W = B::W;
-  constexpr int G = chunk_blocks / W;  // register groups per chunk
-  constexpr int total = N * G;
-  constexpr int ILP = total < 4 ? total : 4;
-  static_assert(total % ILP == 0, "latent::detail::noise_chunks: bad group count");
-  constexpr int E = chunk_elems<T>;
-  const std::uint64_t b0 = p.base + chunk0 * chunk_blocks;
-  alignas(64) std::uint32_t ctr0[N * chunk_blocks], ctr1[N * chunk_blocks];
-  for (int j = 0; j < N * chunk_blocks; ++j) {
-    const std::uint64_t b = b0 + static_cast<std::uint64_t>(j);
-    ctr0[j] = static_cast<std::uint32_t>(b);
-    ctr1[j] = static_cast<std::uint32_t>(b >> 32);
-  }
-  for (int g0 = 0; g0 < total; g0 += ILP) {
-    vi x0[ILP], x1[ILP], x2[ILP], x3[ILP];
-    for (int i = 0; i < ILP; ++i) {
-      x0[i] = B::load(ctr0 + (g0 + i) * W);
-      x1[i] = B::load(ctr1 + (g0 + i) * W);
-      x2[i] = B::set1(p.s0);
-      x3[i] = B::set1(p.s1);
-    }
-    // Unrolled, the round-to-round renaming of the four words costs no register moves.
-#pragma GCC unroll 10
-    for (int r = 0; r < 10; ++r) {
-      const vi k0 = B::set1(p.rk0[r]), k1 = B::set1(p.rk1[r]);
-      for (int i = 0; i < ILP; ++i) {
-        vi hi0, lo0, hi1, lo1;
-        B::mulhilo(x0[i], philox_m0, hi0, lo0);
-        B::mulhilo(x2[i], philox_m1, hi1, lo1);
-        x0[i] = B::xor3(hi1, x1[i], k0);
-        x1[i] = lo1;
-        x2[i] = B::xor3(hi0, x3[i], k1);
-        x3[i] = lo0;
-      }
-    }
-    for (int i = 0; i < ILP; ++i) {
-      const int gg = g0 + i;
-      const int g = (gg % G) * W;  // first lane (block) of this group within its chunk
-      if constexpr (sizeof(T) == 4) {
-        float* o = reinterpret_cast<float*>(out) + (gg / G) * E + g;
-        if constexpr (Kind == noise_kind::uniform) {
-          const auto scale = B::fset1(5.9604644775390625e-08f), lo = B::fset1(2.98023223876953125e-08f);
-          B::fstore(o + 0, B::fmax(B::fmul(B::cvt(B::template srli<8>(x0[i])), scale), lo));
-          B::fstore(o + 16, B::fmax(B::fmul(B::cvt(B::template srli<8>(x1[i])), scale), lo));
-          B::fstore(o + 32, B::fmax(B::fmul(B::cvt(B::template srli<8>(x2[i])), scale), lo));
-          B::fstore(o + 48, B::fmax(B::fmul(B::cvt(B::template srli<8>(x3[i])), scale), lo));
-        } else {
-          typename B::vf z0, z1, z2, z3;
-          box_muller_f<B>(x0[i], x1[i], z0, z1);
-          box_muller_f<B>(x2[i], x3[i], z2, z3);
-          B::fstore(o + 0, z0);
-          B::fstore(o + 16, z1);
-          B::fstore(o + 32, z2);
-          B::fstore(o + 48, z3);
-        }
-      } else {
-        // 64-bit lane m of a register = word k of blocks 2m, 2m+1 (low word first).
-        double* o = reinterpret_cast<double*>(out) + (gg / G) * E + g / 2;
-        const auto a0 = B::as_l64(x0[i]), a1 = B::as_l64(x1[i]);
-        const auto a2 = B::as_l64(x2[i]), a3 = B::as_l64(x3[i]);
-        if constexpr (Kind == noise_kind::uniform) {
-          const auto one = B::lset1(0x3ff0000000000000ull);
-          const auto lo = B::dset1(1.1102230246251565404236316680908203125e-16);
-          const auto u = [&](auto a) {
-            return B::dmax(B::dsub(B::as_d(B::lor(B::template lsrli<12>(a), one)), B::dset1(1.0)), lo);
-          };
-          B::dstore(o + 0, u(a0));
-          B::dstore(o + 8, u(a1));
-          B::dstore(o + 16, u(a2));
-          B::dstore(o + 24, u(a3));
-        } else {
-          typename B::vd z0, z1, z2, z3;
-          box_muller_d<B>(a0, a1, z0, z1);
-          box_muller_d<B>(a2, a3, z2, z3);
-          B::dstore(o + 0, z0);
-          B::dstore(o + 8, z1);
-          B::dstore(o + 16, z2);
-          B::dstore(o + 24, z3);
-        }
-      }
-    }
-  }
+  noise_range<T, Kind, B>(p, chunk0, N, out);
 }
 
 /// One chunk: out[0 .. chunk_elems<T>).
 template <class T, noise_kind Kind, class B = backend_native>
 inline void noise_chunk(const noise_params& p, std::uint64_t chunk, T* out) {
-  noise_chunks<T, Kind, B, 1>(p, chunk, out);
+  noise_range<T, Kind, B>(p, chunk, 1, out);
 }
 
-/// Chunks per evaluator cache line-up ("super-chunk"): 4 chunks = 64 Philox blocks.
-inline constexpr int super_chunks = 4;
+/// Chunks per refill of the evaluator's cache: 32 chunks (2048 floats or 1024 doubles, 8 KiB)
+/// are 8 batches with AVX-512, enough for the software pipeline of noise_range to pay off.
+inline constexpr int cache_chunks = 32;
+/// Chunks per task of a parallel fill.
+inline constexpr int fill_task_chunks = 64;
 
 }  // namespace detail
 }  // namespace latent
