@@ -412,3 +412,39 @@ TEMPLATE_TEST_CASE("large fills: chunks written in any order give the same bits;
   omp_set_num_threads(saved);
 #endif
 }
+
+TEMPLATE_TEST_CASE("long expressions, refilled batch by batch, equal the fill in any order",
+                   "[random][noise]", float, double) {
+  // From latent::detail::stream_threshold elements on, the evaluator refills one batch at a
+  // time and keeps the next batch's Philox rounds in flight between refills; a jump (a block,
+  // a reverse order) recomputes what it needs. Every path must give the fill's values.
+  using T = TestType;
+  using V = Eigen::Array<T, Eigen::Dynamic, 1>;
+  const Eigen::Index n = latent::detail::stream_threshold + 4096 + 77;  // partial last batch
+  philox4x32 e(31, 4), f(31, 4);
+  V z(n);
+  latent::fill_randn(z, e);
+  const auto noise = latent::randn<V>(n, f);
+  const V w = T(1) * noise;  // through the evaluator, front to back
+  CHECK((w == z).all());
+  const V x = V::LinSpaced(n, T(-1), T(1));
+  const V y = x + T(2) * noise;  // fused
+  CHECK((y == x + T(2) * z).all());
+  // Segments in a scrambled order (each one starts with a jump), partly unaligned.
+  V s(n);
+  s.setZero();
+  const Eigen::Index len = 1000;
+  for (Eigen::Index k = 0; k < 50; ++k) {
+    const Eigen::Index i = (k * 7919 + 13) % (n - len);
+    s.segment(i, len) = noise.segment(i, len);
+    CHECK((s.segment(i, len) == z.segment(i, len)).all());
+  }
+  // The tail, last to first, one coefficient at a time.
+  for (Eigen::Index i = n - 1; i >= n - 300; --i) CHECK(noise(i) == z(i));
+  // Uniforms take the same path.
+  philox4x32 g(8), h(8);
+  V u(n);
+  latent::fill_rand_uniform(u, g);
+  const V v = T(1) * latent::rand_uniform<V>(n, h);
+  CHECK((u == v).all());
+}
