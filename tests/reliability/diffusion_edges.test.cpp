@@ -283,3 +283,59 @@ TEMPLATE_TEST_CASE("NaN/Inf policy, diffusion: data NaN propagates element-wise,
   b(3) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_WITH(latent::noise_schedule(b), Catch::Contains("latent::noise_schedule: betas[3] is nan"));
 }
+
+TEST_CASE("rescaled zero-terminal-SNR betas stay inside (0, 1) and always make a schedule",
+          "[reliability][diffusion]") {
+  // Inputs where alpha_bar almost vanishes before T - 1: the rescale formula's cancellation
+  // once gave inner betas of 1 + 6.5e-14 and 1 + 7.6e-11, which noise_schedule rejected.
+  const Eigen::ArrayXd cases[] = {
+      latent::rescale_zero_terminal_snr(latent::linear_betas(72, 0.99998521851375366, 8.1712457767907187e-14)),
+      latent::rescale_zero_terminal_snr(
+          latent::scaled_linear_betas(268, 0.063903808375798121, 1.2079226507980511e-13))};
+  for (const auto& r : cases) {
+    const Eigen::Index T = r.size();
+    CHECK(r(T - 1) == 1.0);
+    CHECK((r.head(T - 1) > 0).all());
+    CHECK((r.head(T - 1) < 1).all());
+    const latent::noise_schedule s(r);
+    CHECK(s.alpha_bar()(T - 1) == 0.0);
+    CHECK(s.alpha_bar().allFinite());
+  }
+}
+
+TEST_CASE("float steps whose coefficients exceed float's range are computed in double, no NaN",
+          "[reliability][diffusion]") {
+  // alpha_bar_6 = 2.7e-104: 1/sqrt(alpha_bar) ~ 6e51 is beyond FLT_MAX. Cast separately, the
+  // folded coefficients c_x ~ 6e51 and c_m ~ -6e51 gave inf - inf = NaN although x0_hat is ~0.
+  Eigen::ArrayXd betas = Eigen::ArrayXd::Constant(9, 1.0 - 1.5e-15);
+  betas(8) = 1.0;
+  const latent::noise_schedule s(betas);
+  REQUIRE(s.alpha_bar()(6) < 1e-100);
+  A<float> x = A<float>::Constant(3, 2, -3.58354616f), m = x, out(3, 2);
+  latent::ddpm_options o;  // epsilon prediction, no clipping
+  latent::ddpm_step(s, o, 6, -1, x, m, out, A<float>::Zero(3, 2));
+  CHECK(out.allFinite());
+  CHECK((out.abs() < 1e-6f).all());  // x0_hat = (x - sqrt(1 - alpha_bar) eps) / sqrt(alpha_bar) ~ 0
+  // The same in double agrees.
+  A<double> xd = x.cast<double>(), outd(3, 2);
+  latent::ddpm_step(s, o, 6, -1, xd, xd, outd, A<double>::Zero(3, 2));
+  CHECK((out.cast<double>() - outd).abs().maxCoeff() < 1e-6);
+  // A generic input gives an x0_hat beyond float's range: +-inf, never NaN.
+  A<float> x2 = ramp<float>(3, 2), m2 = A<float>::Zero(3, 2);
+  latent::ddpm_step(s, o, 6, -1, x2, m2, out, A<float>::Zero(3, 2));
+  CHECK(!out.isNaN().any());
+  CHECK(out.isInf().all());
+  // DDIM inversion with sample prediction from a step where 1 - alpha_bar < 1e-76: the epsilon
+  // coefficient 1/sqrt(1 - alpha_bar) ~ 3e38... beyond float; the result is finite here.
+  Eigen::ArrayXd tiny = Eigen::ArrayXd::Constant(4, 1e-80);
+  tiny(3) = 0.5;
+  const latent::noise_schedule s2(tiny);
+  REQUIRE(s2.one_minus_alpha_bar()(1) < 1e-76);
+  A<float> xs = ramp<float>(3, 2), ms = xs, inv(3, 2);  // the model returns x_t as x0_hat: eps_hat = 0
+  latent::ddim_inversion_step(s2, latent::prediction_type::sample, 1, 3, xs, ms, inv);
+  CHECK(inv.allFinite());
+  A<double> invd(3, 2);
+  latent::ddim_inversion_step(s2, latent::prediction_type::sample, 1, 3, xs.cast<double>().eval(),
+                              ms.cast<double>().eval(), invd);
+  CHECK((inv.cast<double>() - invd).abs().maxCoeff() < 1e-5);
+}

@@ -137,8 +137,7 @@ TEST_CASE("VAE-side element-wise forms and IWAE weights validate shapes and temp
           "[reliability][errors][vae]") {
   const Eigen::ArrayXXd a = Eigen::ArrayXXd::Zero(3, 2), b = Eigen::ArrayXXd::Zero(3, 3);
   CHECK_THROWS_AS(latent::gumbel_softmax_log_rsample(a, b, 0.5), std::invalid_argument);
-  // (the message names the non-log form: cosmetic audit finding in docs/reliability.md)
-  CHECK_THROWS_WITH(latent::gumbel_softmax_log_rsample(a, a, 0.0), Catch::Contains("temperature is 0"));
+  CHECK_THROWS_WITH(latent::gumbel_softmax_log_rsample(a, a, 0.0), Catch::Contains("latent::gumbel_softmax_log_rsample: temperature is 0"));
   CHECK_THROWS_AS(latent::discretized_gaussian_log_likelihood_elementwise(a, b, a), std::invalid_argument);
   CHECK_THROWS_WITH(latent::discretized_gaussian_log_likelihood_elementwise(a, b, a),
                     Catch::Contains("latent::discretized_gaussian_log_likelihood: x is 3 x 2 but mean is 3 x 3"));

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include <Eigen/Core>
@@ -131,7 +133,11 @@ inline Eigen::ArrayXd sigmoid_betas(std::int64_t num_train_timesteps, double bet
 /// to betas. The last beta becomes exactly 1. Evaluated without cancellation:
 /// \f$\beta_i' = (d_{i-1} - d_i)(d_{i-1} + d_i)/d_{i-1}^2\f$ with \f$d_i = \sqrt{\bar\alpha_i}
 /// - \sqrt{\bar\alpha_{T-1}}\f$ and \f$d_{i-1} - d_i = \sqrt{\bar\alpha_{i-1}}\,
-/// (-\mathrm{expm1}(\tfrac12\log(1-\beta_i)))\f$. Needs T >= 2. Returns an evaluated ArrayXd.
+/// (-\mathrm{expm1}(\tfrac12\log(1-\beta_i)))\f$. Every inner beta is kept in (0, 1) (a
+/// value that rounds to 1 or above where alpha_bar almost vanishes before the last step, or to
+/// 0 below the double range, becomes the nearest double inside), so the result always makes a
+/// noise_schedule. Throws std::domain_error when sqrt(alpha_bar) does not move or underflows
+/// before T - 1. Needs T >= 2. Returns an evaluated ArrayXd.
 template <class Derived>
 inline Eigen::ArrayXd rescale_zero_terminal_snr(const Eigen::DenseBase<Derived>& betas_in) {
   const char* fn = "latent::rescale_zero_terminal_snr";
@@ -170,7 +176,13 @@ inline Eigen::ArrayXd rescale_zero_terminal_snr(const Eigen::DenseBase<Derived>&
     }
     const double d = (i == T - 1) ? 0.0 : s(i) - sT;
     const double diff = s(i - 1) * -std::expm1(0.5 * std::log1p(-betas(i)));
-    out(i) = diff * (d_prev + d) / (d_prev * d_prev);
+    // 1 - (d / d_prev)^2 lies in (0, 1) for 0 <= d < d_prev; where alpha_bar almost vanishes
+    // before T - 1 (d << d_prev) the cancellation in d_prev can push the computed value above
+    // 1 (by up to ~1e-10 seen), and a rescaled beta below the double range rounds to 0. Both
+    // are moved to the nearest double inside (0, 1), a smaller change than the rounding error.
+    const double v = diff * (d_prev + d) / (d_prev * d_prev);
+    out(i) = std::min(std::max(v, std::numeric_limits<double>::denorm_min()),
+                      std::nextafter(1.0, 0.0));
   }
   out(T - 1) = 1.0;
   return out;

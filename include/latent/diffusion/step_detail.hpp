@@ -164,7 +164,26 @@ inline void assign_step(const Eigen::ArrayBase<OutDerived>& out_base, const X& x
     return;
   }
   // No transform: k0 (ax x + am m) + kx x + km m, folded in double.
-  const S cx = S(k0 * ax + kx), cm = S(k0 * am + km);
+  const double cxd = k0 * ax + kx, cmd = k0 * am + km;
+  if constexpr (std::is_same<S, float>::value) {
+    // Folded coefficients beyond ~1e30 (1/sqrt(alpha_bar) or 1/sqrt(1 - alpha_bar) with
+    // alpha_bar or 1 - alpha_bar below ~1e-60) would be cast to float as +-inf, or make
+    // cx x and cm m overflow separately, and x0_hat = inf - inf = NaN even where the exact
+    // result is small. Such steps are computed in double and stored as float (a result beyond
+    // float's range is then +-inf, never NaN).
+    const double big = 1e30;
+    if (std::abs(cxd) > big || std::abs(cmd) > big) {
+      const auto xd = x.template cast<double>();
+      const auto md = m.template cast<double>();
+      if constexpr (has_noise) {
+        latent::assign(out, (cxd * xd + cmd * md + noise_term.template cast<double>()).template cast<S>());
+      } else {
+        latent::assign(out, (cxd * xd + cmd * md).template cast<S>());
+      }
+      return;
+    }
+  }
+  const S cx = S(cxd), cm = S(cmd);
   if constexpr (has_noise) {
     latent::assign(out, cx * x + cm * m + noise_term);
   } else {

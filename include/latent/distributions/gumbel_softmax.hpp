@@ -33,18 +33,29 @@ struct straight_through_sample {
   array_xx<S> soft;
 };
 
+namespace detail {
+/// log_softmax((l + g) / tau) after the checks, which name the public function `fn`.
+template <class DL, class DG, class T>
+inline array_xx<scalar_t<DL>> gumbel_log_softmax_checked(const char* fn,
+                                                         const Eigen::ArrayBase<DL>& logits,
+                                                         const Eigen::ArrayBase<DG>& gumbel,
+                                                         const T& temperature) {
+  using S = scalar_t<DL>;
+  check_same_shape(fn, "logits", logits, "gumbel", gumbel);
+  check_non_empty(fn, "logits", logits);
+  check_positive(fn, "temperature", temperature);
+  return latent::log_softmax_colwise((logits.derived() + gumbel.derived()) / S(temperature));
+}
+}  // namespace detail
+
 /// \f$\log y = \mathrm{log\_softmax}((l + g)/\tau)\f$ for given Gumbel noise g (K x B).
 /// Returns an evaluated K x B array. Throws std::domain_error for a bad temperature.
 template <class DL, class DG, class T>
 inline array_xx<scalar_t<DL>> gumbel_softmax_log_rsample(const Eigen::ArrayBase<DL>& logits,
                                                          const Eigen::ArrayBase<DG>& gumbel,
                                                          const T& temperature) {
-  using S = scalar_t<DL>;
-  constexpr const char* fn = "latent::gumbel_softmax_rsample";
-  check_same_shape(fn, "logits", logits, "gumbel", gumbel);
-  check_non_empty(fn, "logits", logits);
-  check_positive(fn, "temperature", temperature);
-  return latent::log_softmax_colwise((logits.derived() + gumbel.derived()) / S(temperature));
+  return detail::gumbel_log_softmax_checked("latent::gumbel_softmax_log_rsample", logits, gumbel,
+                                            temperature);
 }
 
 /// Relaxed sample \f$y = \mathrm{softmax}((l + g)/\tau)\f$ for given Gumbel noise g (K x B)
@@ -53,7 +64,9 @@ template <class DL, class DG, class T>
 inline array_xx<scalar_t<DL>> gumbel_softmax_rsample(const Eigen::ArrayBase<DL>& logits,
                                                      const Eigen::ArrayBase<DG>& gumbel,
                                                      const T& temperature) {
-  return gumbel_softmax_log_rsample(logits, gumbel, temperature).exp();
+  return detail::gumbel_log_softmax_checked("latent::gumbel_softmax_rsample", logits, gumbel,
+                                            temperature)
+      .exp();
 }
 
 /// gumbel_softmax_rsample with fresh Gumbel noise from `engine`.
