@@ -6,6 +6,13 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
   if(LATENT_WERROR)
     target_compile_options(latent_project_options INTERFACE -Werror)
   endif()
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # Build speed only: g++ collects garbage every few hundred MB while it instantiates Eigen's
+    # templates (about a tenth of a test's compile time); a larger heap threshold skips most of
+    # those passes at ~15 % more peak memory (about 1 GB per heavy test file).
+    target_compile_options(latent_project_options INTERFACE
+      --param=ggc-min-expand=400 --param=ggc-min-heapsize=1048576)
+  endif()
   if(LATENT_SANITIZE)
     target_compile_options(latent_project_options INTERFACE
       -fsanitize=${LATENT_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
