@@ -10,6 +10,7 @@ float64. Run it right after bench_vae (same machine state) and put both tables s
                  latent::diag_gaussian_rsample), and Normal(mu, std).rsample() which also draws eps
   *_eager        the same formula written as a plain eager tensor expression (no
                  torch.distributions objects, no argument validation)
+  exp            torch.exp(x, out=y) with x uniform in [-10, 10] (bench_vae's exp_eigen/exp_fast)
 
 With --json prints the rows tools/bench_report.py reads (bench/README.md): op in
 kl_std_normal, log_prob, rsample_noise (given eps), rsample (torch.distributions draws eps),
@@ -54,6 +55,8 @@ def main():
             x = torch.rand(shape, generator=g, dtype=dtype) * 2 - 1
             eps = torch.randn(shape, generator=g, dtype=dtype)
             zero, one = torch.zeros((), dtype=dtype), torch.ones((), dtype=dtype)
+            xw = (torch.rand(shape, generator=g, dtype=dtype) * 2 - 1) * 10
+            yw = torch.empty_like(xw)
             ops = {
                 "kl_std_normal": lambda: td.kl_divergence(td.Normal(mu, torch.exp(0.5 * lv)),
                                                           td.Normal(zero, one)).sum(0),
@@ -63,6 +66,7 @@ def main():
                                                    + 1.8378770664093453)).sum(0),
                 "rsample_eager": lambda: mu + torch.exp(0.5 * lv) * eps,
                 "rsample_distributions": lambda: td.Normal(mu, torch.exp(0.5 * lv)).rsample(),
+                "exp": lambda: torch.exp(xw, out=yw),
             }
             for name, fn in ops.items():
                 wall, cpu = timeit(fn, n)

@@ -8,6 +8,9 @@
 //   floor_read3:     (a + s b + c).colwise().sum()    - reads the same three arrays, writes B
 //   rsample:         z = latent::diag_gaussian_rsample(mu, lv, eps) into a preallocated z
 //   floor_triad3:    z = a + b * c                    - reads three arrays, writes one
+//   exp_eigen/<T>:   y = x.exp()                      - Eigen 3.4's vectorized exp
+//   exp_fast/<T>:    y = latent::exp_fast(x)          - the exp of the three kernels above
+//                    (x uniform in [-10, 10]; reads one array, writes one)
 //
 // Counters: ns_per_elem (time per element of the D x B input), bytes_per_second.
 // Peers (torch.distributions, one thread, same shapes): bench/peers_vae.py.
@@ -121,6 +124,23 @@ void floor_triad3(benchmark::State& state) {
   counters(state, n, 4 * sizeof(S));
 }
 
+template <class S, bool Fast>
+void exp_array(benchmark::State& state) {
+  const Eigen::Index n = state.range(0);
+  const arr<S> x = filled<S>(n, 5, S(10));
+  arr<S> y(kDim, n / kDim);
+  for (auto _ : state) {
+    if constexpr (Fast) {
+      y = latent::exp_fast(x);
+    } else {
+      y = x.exp();
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  counters(state, n, 2 * sizeof(S));
+}
+
 void sizes(benchmark::internal::Benchmark* b) {
   b->Arg(4096)->Arg(1 << 20)->Arg(1 << 24);
   b->Unit(benchmark::kMicrosecond);
@@ -140,5 +160,10 @@ BENCHMARK_TEMPLATE(rsample, float)->Name("rsample_noise/float")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_triad3, float)->Apply(sizes);
 BENCHMARK_TEMPLATE(rsample, double)->Name("rsample_noise/double")->Apply(sizes);
 BENCHMARK_TEMPLATE(floor_triad3, double)->Apply(sizes);
+
+BENCHMARK_TEMPLATE(exp_array, float, false)->Name("exp_eigen/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(exp_array, float, true)->Name("exp_fast/float")->Apply(sizes);
+BENCHMARK_TEMPLATE(exp_array, double, false)->Name("exp_eigen/double")->Apply(sizes);
+BENCHMARK_TEMPLATE(exp_array, double, true)->Name("exp_fast/double")->Apply(sizes);
 
 BENCHMARK_MAIN();

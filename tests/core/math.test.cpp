@@ -406,26 +406,3 @@ TEST_CASE("exp_fast on AutoDiffScalar arrays is the standard exp with its deriva
     CHECK(y(i).derivatives()(0) == std::exp(v[i]));
   }
 }
-
-TEMPLATE_TEST_CASE("colwise_sum equals colwise().sum() for packet and non-packet expressions",
-                   "[core][math][exp_fast]", float, double) {
-  using S = TestType;
-  using A = Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic>;
-  for (const Eigen::Index rows : {0, 1, 3, 8, 17, 64, 67}) {
-    std::srand(7);
-    const A a = A::Random(rows, 5);
-    const A b = A::Random(rows, 5);
-    const auto got = latent::detail::colwise_sum(a * b + latent::exp_fast(a));
-    const Eigen::Array<S, 1, Eigen::Dynamic> want = (a * b + latent::exp_fast(a)).colwise().sum();
-    REQUIRE(got.cols() == 5);
-    for (Eigen::Index j = 0; j < 5; ++j) {
-      INFO("rows = " << rows << ", column " << j);
-      CHECK(got(j) == Approx(want(j)).epsilon(8 * std::numeric_limits<S>::epsilon()).margin(1e-5));
-    }
-    // Row-major operands (transposed arrays) take the generic path.
-    const A at = a.transpose(), bt = b.transpose();
-    const auto got_t = latent::detail::colwise_sum(at.transpose() * bt.transpose());
-    const Eigen::Array<S, 1, Eigen::Dynamic> want_t = (a * b).colwise().sum();
-    for (Eigen::Index j = 0; j < 5; ++j) CHECK(got_t(j) == Approx(want_t(j)).margin(1e-5));
-  }
-}

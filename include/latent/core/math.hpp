@@ -290,6 +290,33 @@ struct exp_fast_pow2<Eigen::internal::Packet8d> {
 };
 #endif
 
+// p 2^n in one instruction where there is one: AVX-512F's vscalefps / vscalefpd round
+// p 2^n once, with overflow to inf and gradual underflow, exactly like the two-factor product
+// below (so both give the same bits).
+template <class Packet, class = void>
+struct exp_fast_scalef {
+  static constexpr bool available = false;
+  static Packet run(const Packet& p, const Packet&) { return p; }
+};
+#if defined(EIGEN_VECTORIZE_AVX512)
+template <>
+struct exp_fast_scalef<Eigen::internal::Packet16f> {
+  static constexpr bool available = true;
+  static Eigen::internal::Packet16f run(const Eigen::internal::Packet16f& p,
+                                        const Eigen::internal::Packet16f& n) {
+    return _mm512_scalef_ps(p, n);
+  }
+};
+template <>
+struct exp_fast_scalef<Eigen::internal::Packet8d> {
+  static constexpr bool available = true;
+  static Eigen::internal::Packet8d run(const Eigen::internal::Packet8d& p,
+                                       const Eigen::internal::Packet8d& n) {
+    return _mm512_scalef_pd(p, n);
+  }
+};
+#endif
+
 /// exp_fast on one packet of float or double (see latent::exp_fast for the method).
 template <class Packet>
 inline Packet exp_fast_packet(const Packet& x_in) {
@@ -326,7 +353,9 @@ inline Packet exp_fast_packet(const Packet& x_in) {
     for (int i = 1; i <= C::degree; ++i) q = pmadd(q, r, pset1<Packet>(C::q[i]));
   }
   const Packet p = padd(pmadd(r2, q, r), pset1<Packet>(S(1)));
-  if constexpr (exp_fast_pow2<Packet>::available) {
+  if constexpr (exp_fast_scalef<Packet>::available) {
+    return exp_fast_scalef<Packet>::run(p, n);
+  } else if constexpr (exp_fast_pow2<Packet>::available) {
     // 2^n = 2^h 2^(n - h) with h = round(x / (2 ln 2)), |h| and |n - h| <= |n| / 2 + 1: both
     // factors are normal numbers for every clamped x, so overflow to inf and gradual underflow
     // into the subnormals happen in the last multiplication, rounded once.
@@ -386,9 +415,12 @@ namespace latent {
 /// Cody-Waite split (W. J. Cody and W. Waite, Software Manual for the Elementary Functions,
 /// 1980, ch. 6), so \f$|r| \le \tfrac12\ln 2\f$; \f$e^r = 1 + r + r^2 q(r)\f$ with q a degree-4
 /// (float) or degree-9 (double) Chebyshev interpolant of \f$(e^r - 1 - r)/r^2\f$
-/// (tools/core_reference.py, relative error 1.1e-8 / 1.8e-17); the result is
-/// \f$e^r\,2^h\,2^{n-h}\f$ with \f$h = \mathrm{round}(n/2)\f$, both powers built from
-/// exponent bits, with no division and no float-to-integer conversion.
+/// (tools/core_reference.py, relative error 1.1e-8 / 1.8e-17), evaluated by Horner's rule
+/// (float) or Estrin's scheme (double); the result is \f$e^r 2^n\f$, rounded once: one
+/// vscalefps/vscalefpd instruction where AVX-512F is enabled, elsewhere
+/// \f$e^r\,2^h\,2^{n-h}\f$ with \f$h \approx n/2\f$, both powers built from exponent bits
+/// (64-bit lane shifts on SSE2/AVX2, Eigen's integer packets on NEON; Eigen's pldexp where
+/// neither exists). No division, no float-to-integer conversion.
 ///
 /// Accuracy (tests/core/math.test.cpp, against std::exp over dense sweeps of the whole
 /// range): at most 2 ulp, also in the subnormal range (no flush to zero). Overflow gives
@@ -404,60 +436,6 @@ inline auto exp_fast(const Eigen::ArrayBase<Derived>& x) {
     return x.derived().exp();
   }
 }
-
-// ---------------------------------------------------------------------------------------
-// Per-column sums of element-wise expressions (the reductions of the VAE hot paths).
-
-namespace detail {
-
-/// Sum of each column of an element-wise expression: a 1 x cols row. For float and double
-/// column-major expressions with packet access, each column is summed with two packet
-/// accumulators and one horizontal sum, reading the expression's packets directly (Eigen's
-/// colwise().sum() handles each short column as a generic reduction with alignment peeling);
-/// otherwise colwise().sum(). Empty columns give 0.
-template <class Derived>
-inline Eigen::Array<typename Derived::Scalar, 1, Eigen::Dynamic> colwise_sum(
-    const Eigen::ArrayBase<Derived>& x) {
-  using S = typename Derived::Scalar;
-  using Ev = Eigen::internal::evaluator<Derived>;
-  using Packet = typename Eigen::internal::packet_traits<S>::type;
-  constexpr bool packets = (std::is_same<S, float>::value || std::is_same<S, double>::value) &&
-                           Eigen::internal::packet_traits<S>::Vectorizable &&
-                           (int(Ev::Flags) & Eigen::PacketAccessBit) != 0 &&
-                           (int(Derived::Flags) & Eigen::RowMajorBit) == 0;
-  if constexpr (!packets) {
-    return x.derived().colwise().sum();
-  } else {
-    using namespace Eigen::internal;
-    constexpr Eigen::Index P = unpacket_traits<Packet>::size;
-    const Eigen::Index rows = x.rows(), cols = x.cols();
-    const Eigen::Index full = rows - rows % P;
-    Ev ev(x.derived());
-    Eigen::Array<S, 1, Eigen::Dynamic> out(cols);
-    for (Eigen::Index j = 0; j < cols; ++j) {
-      S s(0);
-      Eigen::Index i = 0;
-      if (full > 0) {
-        Packet a0 = ev.template packet<Eigen::Unaligned, Packet>(0, j);
-        Packet a1 = pset1<Packet>(S(0));
-        for (i = P; i + 2 * P <= full; i += 2 * P) {
-          a0 = padd(a0, ev.template packet<Eigen::Unaligned, Packet>(i, j));
-          a1 = padd(a1, ev.template packet<Eigen::Unaligned, Packet>(i + P, j));
-        }
-        if (i < full) {
-          a0 = padd(a0, ev.template packet<Eigen::Unaligned, Packet>(i, j));
-          i += P;
-        }
-        s = predux(padd(a0, a1));
-      }
-      for (; i < rows; ++i) s += ev.coeff(i, j);
-      out(j) = s;
-    }
-    return out;
-  }
-}
-
-}  // namespace detail
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop

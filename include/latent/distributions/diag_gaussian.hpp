@@ -132,7 +132,7 @@ inline auto diag_gaussian_log_prob_elementwise(const Eigen::ArrayBase<DX>& x,
 
 /// Per-sample log-density of a diagonal Gaussian,
 /// \f$\log q(x_b) = -\tfrac12\sum_d\big((x-\mu)^2/\sigma^2 + \log\sigma^2 + \log 2\pi\big)\f$.
-/// One fused pass (detail::colwise_sum over exp_fast). Returns an evaluated 1 x B row.
+/// One fused pass (with latent::exp_fast). Returns an evaluated 1 x B row.
 template <class DX, class DM, class DL>
 inline row_x<scalar_t<DX>> diag_gaussian_log_prob(const Eigen::ArrayBase<DX>& x,
                                                   const Eigen::ArrayBase<DM>& mean,
@@ -142,9 +142,11 @@ inline row_x<scalar_t<DX>> diag_gaussian_log_prob(const Eigen::ArrayBase<DX>& x,
   check_same_shape("latent::diag_gaussian_log_prob", "x", x, "log_var", log_var);
   // The constant is added once per sample, not once per element.
   const S c = S(-0.5) * S(double(x.rows())) * log_two_pi<S>();
-  return S(-0.5) * detail::colwise_sum((x.derived() - mean.derived()).square() *
-                                             detail::saturated_precision_fast(log_var) +
-                                         log_var.derived()) +
+  return S(-0.5) * ((x.derived() - mean.derived()).square() *
+                        detail::saturated_precision_fast(log_var) +
+                    log_var.derived())
+                       .colwise()
+                       .sum() +
          c;
 }
 

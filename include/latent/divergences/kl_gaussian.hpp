@@ -38,8 +38,8 @@ inline auto kl_diag_std_normal_elementwise(const Eigen::ArrayBase<DM>& mean,
 }
 
 /// Per-sample \f$\sum_d \tfrac12(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2)\f$ in one fused
-/// pass (Kingma & Welling 2014, app. B; detail::colwise_sum over exp_fast). Returns an
-/// evaluated 1 x B row.
+/// pass (Kingma & Welling 2014, app. B; with latent::exp_fast). Returns an evaluated 1 x B
+/// row.
 template <class DM, class DL>
 inline row_x<scalar_t<DM>> kl_diag_std_normal(const Eigen::ArrayBase<DM>& mean,
                                               const Eigen::ArrayBase<DL>& log_var) {
@@ -47,7 +47,7 @@ inline row_x<scalar_t<DM>> kl_diag_std_normal(const Eigen::ArrayBase<DM>& mean,
   check_same_shape("latent::kl_diag_std_normal", "mean", mean, "log_var", log_var);
   const S d = S(double(mean.rows()));
   return S(0.5) *
-         (detail::colwise_sum(mean.derived().square() + exp_fast(log_var) - log_var.derived()) - d);
+         ((mean.derived().square() + exp_fast(log_var) - log_var.derived()).colwise().sum() - d);
 }
 
 /// Vector-Jacobian product of kl_diag_std_normal for an upstream 1 x B row g:
@@ -97,7 +97,7 @@ inline row_x<scalar_t<DMQ>> kl_diag_diag(const Eigen::ArrayBase<DMQ>& mean_q,
                                          const Eigen::ArrayBase<DLQ>& log_var_q,
                                          const Eigen::ArrayBase<DMP>& mean_p,
                                          const Eigen::ArrayBase<DLP>& log_var_p) {
-  return detail::colwise_sum(kl_diag_diag_elementwise(mean_q, log_var_q, mean_p, log_var_p));
+  return kl_diag_diag_elementwise(mean_q, log_var_q, mean_p, log_var_p).colwise().sum();
 }
 
 /// Vector-Jacobian product of kl_diag_diag for an upstream 1 x B row g, with
