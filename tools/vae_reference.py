@@ -85,6 +85,9 @@ LW = [[0.5, -0.3], [1.0, 0.2], [-0.4, 0.8]]  # D x K = 3 x 2
 LD = [0.3, 0.5, 0.2]
 DP_MU = [0.1, -0.4, 0.3]
 DP_LV = [0.2, -0.5, 0.1]
+# A diagonal q with B = 2 columns (KL(diag || full)): means and log-variances, as columns.
+DQ_MU = [[0.3, 1.0, 0.1], [-0.2, 0.5, -0.6]]
+DQ_LV = [[-0.5, 0.4, -1.0], [0.2, 0.1, 0.3]]
 
 
 def full():
@@ -103,6 +106,25 @@ def full():
     print("KL(lowrank || diag p):", td.kl_divergence(lr, dp).item())
     print("KL(lowrank || N(0,I)):", td.kl_divergence(lr, std).item())
     print("KL(lowrank || full p):", td.kl_divergence(lr, p).item())
+    # KL(diag q || full p), one KL per column of q: each column as a MultivariateNormal with a
+    # diagonal covariance, against p broadcast to the batch.
+    dq = td.MultivariateNormal(t(DQ_MU), torch.diag_embed(torch.exp(t(DQ_LV))))
+    pb = td.MultivariateNormal(t(FMU_P).expand(2, 3), scale_tril=t(FL_P).expand(2, 3, 3))
+    print("KL(diag q || full p) per column:", td.kl_divergence(dq, pb).tolist())
+    print("KL(diag q || full q), same mean and diag(Sigma_q) (>= 0):",
+          td.kl_divergence(td.MultivariateNormal(t(FMU_Q), torch.diag(torch.diag(t(FL_Q) @ t(FL_Q).T))),
+                           td.MultivariateNormal(t(FMU_Q), scale_tril=t(FL_Q))).item())
+    # Its gradient by torch.autograd for the upstream row g = (0.7, -1.3) (kl_divergence_vjp):
+    # d/dmu_q and d/dlog var_q (as columns), d/dmu_p, d/dL_p (lower triangle, row by row).
+    mq, lvq = t(DQ_MU).requires_grad_(), t(DQ_LV).requires_grad_()
+    mp, lp = t(FMU_P).requires_grad_(), t(FL_P).requires_grad_()
+    dq = td.MultivariateNormal(mq, torch.diag_embed(torch.exp(lvq)))
+    pb = td.MultivariateNormal(mp.expand(2, 3), scale_tril=torch.tril(lp).expand(2, 3, 3))
+    (td.kl_divergence(dq, pb) * t([0.7, -1.3])).sum().backward()
+    print("VJP d/dmu_q columns:", mq.grad.tolist())
+    print("VJP d/dlog_var_q columns:", lvq.grad.tolist())
+    print("VJP d/dmu_p:", mp.grad.tolist())
+    print("VJP d/dL_p rows:", torch.tril(lp.grad).tolist())
 
 
 # Categorical fixtures: K = 4 classes, B = 2 columns (as lists of columns).

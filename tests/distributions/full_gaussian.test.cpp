@@ -146,4 +146,15 @@ TEST_CASE("full_gaussian rsample_vjp and log_prob_vjp match AutoDiffScalar and f
                     Contains("latent::log_prob_vjp(full_gaussian): grad has 3 columns, but must have 2"));
   CHECK_THROWS_WITH(latent::rsample_vjp(q, x, arr::Ones(3, 1)),
                     Contains("latent::rsample_vjp(full_gaussian): grad_z has 1 columns, but must have 2"));
+  CHECK_THROWS_AS(latent::log_prob_vjp(q, arr::Zero(2, 2), g_row), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::log_prob_vjp(q, arr::Zero(2, 2), g_row),
+                    Contains("latent::log_prob_vjp(full_gaussian): x has 2 rows, but must have 3"));
+  CHECK_THROWS_WITH(latent::log_prob_vjp(q, x, arr::Ones(2, 2)),
+                    Contains("latent::log_prob_vjp(full_gaussian): grad has 2 rows, but must have 1"));
+  CHECK_THROWS_AS(latent::rsample_vjp(q, arr::Zero(4, 2), g_z), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::rsample_vjp(q, arr::Zero(4, 2), g_z),
+                    Contains("latent::rsample_vjp(full_gaussian): eps has 4 rows, but must have 3"));
+  CHECK_THROWS_AS(latent::rsample_vjp(q, x, arr::Ones(2, 2)), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::rsample_vjp(q, x, arr::Ones(2, 2)),
+                    Contains("latent::rsample_vjp(full_gaussian): grad_z has 2 rows, but must have 3"));
 }

@@ -136,4 +136,22 @@ TEST_CASE("lowrank_gaussian rsample_vjp and log_prob_vjp match AutoDiffScalar an
                     Catch::Contains("latent::log_prob_vjp(lowrank_gaussian): grad has 3 columns, but must have 2"));
   CHECK_THROWS_WITH(latent::rsample_vjp(q, e_k, x, arr::Ones(2, 2)),
                     Catch::Contains("latent::rsample_vjp(lowrank_gaussian): grad_z has 2 rows, but must have 3"));
+  CHECK_THROWS_AS(latent::rsample_vjp(q, e_k, x, arr::Ones(2, 2)), std::invalid_argument);
+  CHECK_THROWS_AS(latent::rsample_vjp(q, e_k, x, arr::Ones(3, 1)), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::rsample_vjp(q, e_k, x, arr::Ones(3, 1)),
+                    Catch::Contains("latent::rsample_vjp(lowrank_gaussian): grad_z has 1 columns, but must have 2"));
+  CHECK_THROWS_AS(latent::rsample_vjp(q, arr::Zero(3, 2), x, g_z), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::rsample_vjp(q, arr::Zero(3, 2), x, g_z),
+                    Catch::Contains("latent::rsample_vjp(lowrank_gaussian): eps_factor has 3 rows, but must have 2"));
+  CHECK_THROWS_AS(latent::rsample_vjp(q, e_k, arr::Zero(2, 2), g_z), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::rsample_vjp(q, e_k, arr::Zero(2, 2), g_z),
+                    Catch::Contains("latent::rsample_vjp(lowrank_gaussian): eps_diag has 2 rows, but must have 3"));
+  CHECK_THROWS_AS(latent::rsample_vjp(q, e_k, arr::Zero(3, 1), g_z), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::rsample_vjp(q, e_k, arr::Zero(3, 1), g_z),
+                    Catch::Contains("latent::rsample_vjp(lowrank_gaussian): eps_diag has 1 columns, but must have 2"));
+  CHECK_THROWS_AS(latent::log_prob_vjp(q, arr::Zero(2, 2), g_row), std::invalid_argument);
+  CHECK_THROWS_WITH(latent::log_prob_vjp(q, arr::Zero(2, 2), g_row),
+                    Catch::Contains("latent::log_prob_vjp(lowrank_gaussian): x has 2 rows, but must have 3"));
+  CHECK_THROWS_WITH(latent::log_prob_vjp(q, x, arr::Ones(2, 2)),
+                    Catch::Contains("latent::log_prob_vjp(lowrank_gaussian): grad has 2 rows, but must have 1"));
 }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <functional>
 #include <initializer_list>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -90,9 +92,20 @@ inline double max_abs_diff(const arr& a, const arr& b) { return (a - b).abs().ma
 struct grad_errors {
   double ad = 0, fd = 0;
 };
+//
+// f must return exactly `ad` for AutoDiffScalar inputs (write `return S(g * kl(...));`, not
+// `return g * kl(...);`): Eigen's AutoDiffScalar arithmetic returns expressions that hold their
+// operands' derivative vectors by reference, so an unconverted `g * f(...)` returned from a
+// lambda reads the derivatives of a destroyed temporary (a stack-use-after-scope that gave
+// wrong AD gradients here while the values, and so the finite differences, stayed right).
 template <class F>
 inline grad_errors grad_check(const std::vector<arr>& analytic, const std::vector<arr>& in, F f,
                               double h = 1e-6) {
+  static_assert(std::is_same<decltype(f(std::declval<const std::vector<ad_arr>&>())), ad>::value,
+                "grad_check: f must return the AutoDiffScalar type itself, not an expression of "
+                "it (wrap the result in S(...))");
+  static_assert(std::is_same<decltype(f(std::declval<const std::vector<arr>&>())), double>::value,
+                "grad_check: f must return double for double inputs");
   const std::vector<arr> ga = ad_grads(f(ad_vars(in)), in);
   const std::vector<arr> gf = fd_grads([&](const std::vector<arr>& v) { return f(v); }, in, h);
   grad_errors e;
