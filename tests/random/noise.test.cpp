@@ -416,8 +416,8 @@ TEMPLATE_TEST_CASE("large fills: chunks written in any order give the same bits;
 TEMPLATE_TEST_CASE("long expressions, refilled batch by batch, equal the fill in any order",
                    "[random][noise]", float, double) {
   // From latent::detail::stream_threshold elements on, the evaluator refills one batch at a
-  // time and keeps the next batch's Philox rounds in flight between refills; a jump (a block,
-  // a reverse order) recomputes what it needs. Every path must give the fill's values.
+  // time (below, up to 32 chunks); a jump (a block, a reverse order) recomputes what it needs.
+  // Every path must give the fill's values.
   using T = TestType;
   using V = Eigen::Array<T, Eigen::Dynamic, 1>;
   const Eigen::Index n = latent::detail::stream_threshold + 4096 + 77;  // partial last batch

@@ -263,10 +263,9 @@ struct functor_has_linear_access<latent::detail::noise_op<T, Kind, RowMajor>> {
 ///  - expressions below stream_threshold elements (whose operands stay in the caches) refill up
 ///    to cache_chunks chunks (2048 floats or 1024 doubles) by one call of the software-pipelined
 ///    kernel, never more than the expression has (a small expression pays for its own size);
-///  - larger ones refill one batch (256 floats or 128 doubles with AVX-512) from a noise_stream,
-///    which keeps the next batch's Philox rounds in flight between refills: the pipeline loses
-///    nothing, and the short refills overlap with the memory traffic of the caller's loop
-///    (one long refill stalls it: 1M-element steps measured 10-15 % slower that way).
+///  - larger ones refill one batch (256 floats or 128 doubles with AVX-512): short refills
+///    overlap with the memory traffic of the caller's loop, which one long refill stalls
+///    (1M-element steps measured 10-15 % slower with 2048-float refills).
 /// The value at i depends only on the reserved counter range and i, never on the order or the
 /// block split of the evaluation.
 template <class T, latent::detail::noise_kind Kind, bool RowMajor, class Plain>
@@ -275,10 +274,9 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
   using XprType = CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Plain>;
   using PlainClean = typename internal::remove_all<Plain>::type;
   using CoeffReturnType = T;
-  using Stream = latent::detail::noise_stream<T, Kind>;
   static constexpr Index CE = latent::detail::chunk_elems<T>;
   static constexpr Index E = CE * latent::detail::cache_chunks;  // cache capacity
-  static_assert(Stream::elems <= E, "latent noise evaluator: a batch must fit the cache");
+  static constexpr Index BC = latent::detail::noise_batching<latent::detail::backend_native>::chunks;
   enum {
     CoeffReadCost = functor_traits<latent::detail::noise_op<T, Kind, RowMajor>>::Cost,
     Flags = evaluator<PlainClean>::Flags & (HereditaryBits | LinearAccessBit | PacketAccessBit),
@@ -286,11 +284,12 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
   };
 
   explicit evaluator(const XprType& x)
-      : m_stream(x.functor().params, static_cast<std::uint64_t>((x.size() + CE - 1) / CE)),
-        m_inner(x.functor().inner),
-        m_span(x.size() >= latent::detail::stream_threshold ? Index(Stream::elems) : E) {}
+      : m_params(x.functor().params), m_inner(x.functor().inner),
+        m_chunks(static_cast<std::uint64_t>((x.size() + CE - 1) / CE)),
+        m_span(x.size() >= latent::detail::stream_threshold ? BC * CE : E) {}
   evaluator(const evaluator& o)
-      : evaluator_base<XprType>(), m_stream(o.m_stream), m_inner(o.m_inner), m_span(o.m_span) {}
+      : evaluator_base<XprType>(), m_params(o.m_params), m_inner(o.m_inner), m_chunks(o.m_chunks),
+        m_span(o.m_span) {}
 
   // Fast path: one subtraction and one unsigned compare per packet (i in the cached run,
   // packet not straddling its end); everything else goes out of line.
@@ -335,21 +334,16 @@ struct evaluator<CwiseNullaryOp<latent::detail::noise_op<T, Kind, RowMajor>, Pla
   // Out of line: the kernel needs the whole register file, and inlined into the user's loop it
   // would spill that loop's live values (and its own) on every packet.
   EIGEN_DONT_INLINE void refill(Index c) const {
-    if (m_span == E) {
-      const std::uint64_t c0 = static_cast<std::uint64_t>(c) * latent::detail::cache_chunks;
-      const std::uint64_t total = m_stream.total_chunks();
-      const std::uint64_t left = total > c0 ? total - c0 : 0;
-      latent::detail::noise_range<T, Kind>(
-          m_stream.params(), c0,
-          left < latent::detail::cache_chunks ? left : std::uint64_t(latent::detail::cache_chunks), m_cache);
-    } else {
-      m_stream.batches(static_cast<std::uint64_t>(c), 1, m_cache);
-    }
+    const std::uint64_t span = static_cast<std::uint64_t>(m_span / CE);
+    const std::uint64_t c0 = static_cast<std::uint64_t>(c) * span;
+    const std::uint64_t left = m_chunks > c0 ? m_chunks - c0 : 0;
+    latent::detail::noise_range<T, Kind>(m_params, c0, left < span ? left : span, m_cache);
     m_first = static_cast<std::size_t>(c * m_span);
   }
-  mutable Stream m_stream;
+  latent::detail::noise_params m_params;
   Index m_inner;
-  Index m_span;  // elements per refill: E or one batch
+  std::uint64_t m_chunks;  // chunks of the whole expression
+  Index m_span;            // elements per refill: E, or one batch from stream_threshold on
   // First index of the cached run; the initial value makes every o = i - m_first >= m_span.
   mutable std::size_t m_first = static_cast<std::size_t>(-2 * E);
   alignas(64) mutable T m_cache[E];

@@ -801,76 +801,6 @@ inline void noise_range(const noise_params& p, std::uint64_t chunk0, std::uint64
   }
 }
 
-/// The noise of one expression produced batch by batch in increasing order, as a cached
-/// evaluator consumes it: batch(b) emits batch b while it runs the rounds of batch b + 1 (one
-/// step of the software pipeline) and keeps their words for the next call, so that sequential
-/// refills pipeline as well as one long fill, and the caller's loop between two refills
-/// overlaps with them. Any other order (or the last batch) computes what it needs directly;
-/// the values never depend on the order. A partial last batch computes only its chunks.
-template <class T, noise_kind Kind, class B = backend_native>
-class noise_stream {
- public:
-  static constexpr int L = noise_batching<B>::L;
-  static constexpr std::uint64_t chunks = noise_batching<B>::chunks;
-  /// Elements per batch.
-  static constexpr int elems = static_cast<int>(chunks) * chunk_elems<T>;
-
-  noise_stream(const noise_params& p, std::uint64_t total_chunks) noexcept
-      : p_(p), k_(p), total_(total_chunks) {}
-  noise_stream(const noise_stream& o) noexcept : p_(o.p_), k_(o.p_), total_(o.total_) {}
-  noise_stream& operator=(const noise_stream&) = delete;
-
-  const noise_params& params() const noexcept { return p_; }
-  std::uint64_t total_chunks() const noexcept { return total_; }
-
-  /// Writes the elements [b0 elems, (b0 + count) elems) of the noise (fewer if the expression
-  /// ends there) to out.
-  void batches(std::uint64_t b0, std::uint64_t count, T* out) {
-    constexpr int W = B::W;
-    constexpr int G = chunk_blocks / W;
-    constexpr int E = chunk_elems<T>;
-    // Local copies: stores to `out` could alias members read as SIMD vectors (may_alias
-    // types), which would force a reload after every store.
-    const noise_params p = p_;
-    const philox_consts<B> k = k_;
-    for (std::uint64_t j = 0; j < count; ++j, out += elems) {
-      const std::uint64_t b = b0 + j;
-      const std::uint64_t c0 = b * chunks;
-      if (c0 >= total_) return;
-      if (total_ - c0 < chunks) {
-        noise_range<T, Kind, B>(p, c0, total_ - c0, out);
-        return;
-      }
-      const std::uint64_t first = p.base + c0 * chunk_blocks;
-      if (pending_ != b) {
-        philox_batch<B, L> cur;
-        philox_start<B, L>(k, first, cur);
-#pragma GCC unroll 9
-        for (int r = 1; r < 10; ++r) philox_round<B, L>(p, r, cur);
-        philox_store<B, L>(cur, words_);
-      }
-      const auto dst = [out](int i) { return out + (i / G * E + i % G * (sizeof(T) == 4 ? W : W / 2)); };
-      if (total_ - c0 >= 2 * chunks) {
-        philox_batch<B, L> cur;
-        noise_pipeline_step<T, Kind, B, L>(p, k, words_, first + chunks * chunk_blocks, cur, dst);
-        philox_store<B, L>(cur, words_);
-        pending_ = b + 1;
-      } else {
-#pragma GCC unroll 16
-        for (int q = 0; q < 2 * L; ++q) philox_emit<T, Kind, B, L>(static_cast<const std::uint32_t*>(words_), q, dst(q / 2));
-        pending_ = ~std::uint64_t(0);
-      }
-    }
-  }
-
- private:
-  noise_params p_;
-  philox_consts<B> k_;
-  std::uint64_t total_;
-  std::uint64_t pending_ = ~std::uint64_t(0);  // batch whose words are in words_
-  alignas(64) std::uint32_t words_[4 * L * B::W];
-};
-
 /// N chunks: out[0 .. N * chunk_elems<T>).
 template <class T, noise_kind Kind, class B = backend_native, int N = 1>
 inline void noise_chunks(const noise_params& p, std::uint64_t chunk0, T* out) {
@@ -887,8 +817,8 @@ inline void noise_chunk(const noise_params& p, std::uint64_t chunk, T* out) {
 /// caches: 32 chunks (2048 floats or 1024 doubles, 8 KiB), 8 batches of the software pipeline
 /// with AVX-512.
 inline constexpr int cache_chunks = 32;
-/// From this many elements on, the evaluator refills one batch at a time through a
-/// noise_stream instead (see the evaluator in noise.hpp).
+/// From this many elements on, the evaluator refills one batch at a time instead (see the
+/// evaluator in noise.hpp).
 inline constexpr std::int64_t stream_threshold = std::int64_t(1) << 18;
 /// Chunks per task of a parallel fill.
 inline constexpr int fill_task_chunks = 64;
