@@ -316,26 +316,35 @@ TEST_CASE("float steps whose coefficients exceed float's range are computed in d
   latent::ddpm_step(s, o, 6, -1, x, m, out, A<float>::Zero(3, 2));
   CHECK(out.allFinite());
   CHECK((out.abs() < 1e-6f).all());  // x0_hat = (x - sqrt(1 - alpha_bar) eps) / sqrt(alpha_bar) ~ 0
-  // The same in double agrees.
+  // Double: the same ~0 (folding 6e51 x - 6e51 m would leave ~1e36 under FMA contraction).
   A<double> xd = x.cast<double>(), outd(3, 2);
   latent::ddpm_step(s, o, 6, -1, xd, xd, outd, A<double>::Zero(3, 2));
-  CHECK((out.cast<double>() - outd).abs().maxCoeff() < 1e-6);
+  CHECK((outd.abs() < 1e-6).all());
+  // With clipping the same ~0 (not the clip bound).
+  latent::ddpm_options oc;
+  oc.clip_sample = true;
+  latent::ddpm_step(s, oc, 6, -1, x, m, out, A<float>::Zero(3, 2));
+  CHECK((out.abs() < 1e-6f).all());
   // A generic input gives an x0_hat beyond float's range: +-inf, never NaN.
   A<float> x2 = ramp<float>(3, 2), m2 = A<float>::Zero(3, 2);
   latent::ddpm_step(s, o, 6, -1, x2, m2, out, A<float>::Zero(3, 2));
   CHECK(!out.isNaN().any());
   CHECK(out.isInf().all());
   // DDIM inversion with sample prediction from a step where 1 - alpha_bar < 1e-76: the epsilon
-  // coefficient 1/sqrt(1 - alpha_bar) ~ 3e38... beyond float; the result is finite here.
+  // coefficient 1/sqrt(1 - alpha_bar) ~ 7e39 is beyond float. A model returning x_t as x0_hat
+  // means eps_hat = (x_t - sqrt(alpha_bar) x_t) / sqrt(1 - alpha_bar) ~ 7e-41 x_t, so
+  // x_next = sqrt(alpha_bar_next) x_t: the O(1) term beside the huge ones must survive.
   Eigen::ArrayXd tiny = Eigen::ArrayXd::Constant(4, 1e-80);
   tiny(3) = 0.5;
   const latent::noise_schedule s2(tiny);
   REQUIRE(s2.one_minus_alpha_bar()(1) < 1e-76);
-  A<float> xs = ramp<float>(3, 2), ms = xs, inv(3, 2);  // the model returns x_t as x0_hat: eps_hat = 0
+  const double sn = s2.sqrt_alpha_bar()(3);
+  A<float> xs = ramp<float>(3, 2), ms = xs, inv(3, 2);
   latent::ddim_inversion_step(s2, latent::prediction_type::sample, 1, 3, xs, ms, inv);
   CHECK(inv.allFinite());
+  CHECK((inv.cast<double>() - sn * xs.cast<double>()).abs().maxCoeff() < 1e-6);
   A<double> invd(3, 2);
   latent::ddim_inversion_step(s2, latent::prediction_type::sample, 1, 3, xs.cast<double>().eval(),
                               ms.cast<double>().eval(), invd);
-  CHECK((inv.cast<double>() - invd).abs().maxCoeff() < 1e-5);
+  CHECK((invd - sn * xs.cast<double>()).abs().maxCoeff() < 1e-12);
 }

@@ -98,44 +98,84 @@ inline S quantile_in_place(S* v, Eigen::Index n, double q) {
   return v_lo + S(frac) * (v_hi - v_lo);
 }
 
-/// The clipped / thresholded form of assign_step, computed in scalar C and stored as S.
+/// c_x x + c_m m written as s (p_x x + p_m m). With `balanced`, s is the larger coefficient and
+/// the other becomes a ratio of magnitude <= 1, so the cancellation of two huge, nearly opposite
+/// coefficients (x0_hat = (x - sqrt(1 - alpha_bar) m) / sqrt(alpha_bar) at alpha_bar ~ 1e-100)
+/// happens between O(1) numbers, exactly where it is exact, with or without FMA contraction;
+/// otherwise s = 1 (the plain form).
+struct scaled_pair {
+  double s = 1, px = 0, pm = 0;
+  scaled_pair(double cx, double cm, bool balanced) {
+    if (!balanced) {
+      px = cx;
+      pm = cm;
+    } else if (std::abs(cx) >= std::abs(cm)) {
+      s = cx;
+      px = cx == 0 ? 0.0 : 1.0;
+      pm = cx == 0 ? 0.0 : cm / cx;
+    } else {
+      s = cm;
+      px = cx / cm;
+      pm = 1.0;
+    }
+  }
+};
+
+/// Coefficients beyond this are applied in double and in the balanced form of scaled_pair.
+constexpr double huge_coefficient = 1e30;
+
+/// The clipped / thresholded form of assign_step (and its form for huge coefficients), computed
+/// in scalar C and stored as S.
 template <class C, class OutDerived, class X, class M, class NoiseTerm>
 inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, double ax, double am,
                                double k0, double kx, double km, const x0_transform& tr,
-                               const NoiseTerm& noise_term) {
+                               const NoiseTerm& noise_term, bool balanced) {
   using S = typename OutDerived::Scalar;
   constexpr bool has_noise = !std::is_same<NoiseTerm, no_noise>::value;
   const auto& x = x_in.template cast<C>();
   const auto& m = m_in.template cast<C>();
+  const scaled_pair p0(ax, am, balanced);
+  const scaled_pair pk(kx, km, balanced);
+  // x0_hat = ax x + am m, and the rest kx x + km m, each as s (px x + pm m).
+  ax = p0.px;
+  am = p0.pm;
+  const C s0 = C(p0.s);
   if (tr.threshold) {
     if constexpr (bool(int(OutDerived::Flags) & Eigen::DirectAccessBit)) {
       const Eigen::Index n = out.rows();
       for (Eigen::Index j = 0; j < out.cols(); ++j) {
         auto col = out.col(j);
-        col = (C(ax) * x.col(j) + C(am) * m.col(j)).abs().template cast<S>();
+        col = (s0 * (C(ax) * x.col(j) + C(am) * m.col(j))).abs().template cast<S>();
         C s = C(quantile_in_place(&col.coeffRef(0), n, tr.ratio));
         // s = clamp(s, 1, sample_max_value); x0 -> clamp(x0, -s, s) / s (Saharia et al. 2022)
         if (s < C(1)) s = C(1);
         if (s > C(tr.max_value)) s = C(tr.max_value);
         const C inv_s = C(1) / s;
-        const auto x0 = (C(ax) * x.col(j) + C(am) * m.col(j)).max(-s).min(s) * inv_s;
+        const auto x0 = (s0 * (C(ax) * x.col(j) + C(am) * m.col(j))).max(-s).min(s) * inv_s;
+        const auto rest = C(pk.s) * (C(pk.px) * x.col(j) + C(pk.pm) * m.col(j));
         if constexpr (has_noise) {
-          col = (C(k0) * x0 + C(kx) * x.col(j) + C(km) * m.col(j) +
-                 noise_term.col(j).template cast<C>())
-                    .template cast<S>();
+          col = (C(k0) * x0 + rest + noise_term.col(j).template cast<C>()).template cast<S>();
         } else {
-          col = (C(k0) * x0 + C(kx) * x.col(j) + C(km) * m.col(j)).template cast<S>();
+          col = (C(k0) * x0 + rest).template cast<S>();
         }
       }
     }
     return;
   }
-  const C r = C(tr.clip_range);
-  const auto x0 = (C(ax) * x + C(am) * m).max(-r).min(r);
-  if constexpr (has_noise) {
-    latent::assign(out, (C(k0) * x0 + C(kx) * x + C(km) * m + noise_term.template cast<C>()).template cast<S>());
+  const auto x0 = s0 * (C(ax) * x + C(am) * m);
+  const auto rest = C(pk.s) * (C(pk.px) * x + C(pk.pm) * m);
+  const auto write = [&](const auto& x0_used) {
+    if constexpr (has_noise) {
+      latent::assign(out, (C(k0) * x0_used + rest + noise_term.template cast<C>()).template cast<S>());
+    } else {
+      latent::assign(out, (C(k0) * x0_used + rest).template cast<S>());
+    }
+  };
+  if (tr.clip) {
+    const C r = C(tr.clip_range);
+    write(x0.max(-r).min(r));
   } else {
-    latent::assign(out, (C(k0) * x0 + C(kx) * x + C(km) * m).template cast<S>());
+    write(x0);  // reached only for huge coefficients (see assign_step)
   }
 }
 
@@ -148,41 +188,28 @@ inline void assign_step(const Eigen::ArrayBase<OutDerived>& out_base, const X& x
   using S = typename OutDerived::Scalar;
   OutDerived& out = const_cast<OutDerived&>(out_base.derived());
   constexpr bool has_noise = !std::is_same<NoiseTerm, no_noise>::value;
-  if (tr.threshold || tr.clip) {
-    // x0_hat = ax x + am m with separately cast coefficients: 1/sqrt(alpha_bar) or
-    // 1/sqrt(1 - alpha_bar) beyond float's range (alpha_bar < ~1e-76) would give inf - inf.
-    // Such steps are computed in double and stored as float.
-    if constexpr (std::is_same<S, float>::value) {
-      const double big = 1e30;
-      if (std::abs(ax) > big || std::abs(am) > big || std::abs(k0) > big ||
-          std::abs(kx) > big || std::abs(km) > big) {
-        assign_transformed<double>(out, x, m, ax, am, k0, kx, km, tr, noise_term);
-        return;
-      }
+  // Coefficients beyond ~1e30 (1/sqrt(alpha_bar) or 1/sqrt(1 - alpha_bar) with alpha_bar or
+  // 1 - alpha_bar below ~1e-60): in float they would be cast to +-inf or make ax x and am m
+  // overflow separately (x0_hat = inf - inf = NaN); in either precision, folding them with the
+  // other coefficients loses the O(1) terms beside them, and their cancellation is only exact in
+  // the balanced form. Such steps are computed in double, each pair balanced, and stored as S
+  // (a result beyond S's range is then +-inf, never NaN).
+  const double big = huge_coefficient;
+  const bool huge = std::abs(ax) > big || std::abs(am) > big || std::abs(k0) > big ||
+                    std::abs(k0 * ax) > big || std::abs(k0 * am) > big || std::abs(kx) > big ||
+                    std::abs(km) > big;
+  if (tr.threshold || tr.clip || huge) {
+    if (huge) {
+      // float is computed in double; double and AutoDiffScalar in their own scalar.
+      using C = std::conditional_t<std::is_same<S, float>::value, double, S>;
+      assign_transformed<C>(out, x, m, ax, am, k0, kx, km, tr, noise_term, true);
+    } else {
+      assign_transformed<S>(out, x, m, ax, am, k0, kx, km, tr, noise_term, false);
     }
-    assign_transformed<S>(out, x, m, ax, am, k0, kx, km, tr, noise_term);
     return;
   }
   // No transform: k0 (ax x + am m) + kx x + km m, folded in double.
   const double cxd = k0 * ax + kx, cmd = k0 * am + km;
-  if constexpr (std::is_same<S, float>::value) {
-    // Folded coefficients beyond ~1e30 (1/sqrt(alpha_bar) or 1/sqrt(1 - alpha_bar) with
-    // alpha_bar or 1 - alpha_bar below ~1e-60) would be cast to float as +-inf, or make
-    // cx x and cm m overflow separately, and x0_hat = inf - inf = NaN even where the exact
-    // result is small. Such steps are computed in double and stored as float (a result beyond
-    // float's range is then +-inf, never NaN).
-    const double big = 1e30;
-    if (std::abs(cxd) > big || std::abs(cmd) > big) {
-      const auto xd = x.template cast<double>();
-      const auto md = m.template cast<double>();
-      if constexpr (has_noise) {
-        latent::assign(out, (cxd * xd + cmd * md + noise_term.template cast<double>()).template cast<S>());
-      } else {
-        latent::assign(out, (cxd * xd + cmd * md).template cast<S>());
-      }
-      return;
-    }
-  }
   const S cx = S(cxd), cm = S(cmd);
   if constexpr (has_noise) {
     latent::assign(out, cx * x + cm * m + noise_term);
