@@ -5,6 +5,7 @@
 # any crash, sanitizer report, property violation or undocumented exception.
 #
 # Usage: tools/fuzz.sh [-r RUNS | -t SECONDS] [-b BUILD_DIR] [-j JOBS] [-n] [harness...]
+#   -j JOBS     harnesses run side by side (default 1)
 #   -r RUNS     executions per harness (default 1000000 when neither -r nor -t is given)
 #   -t SECONDS  wall time per harness instead (CI: -t 60)
 #   -b DIR      build folder (default build-fuzz; configured and built here if needed)
@@ -16,11 +17,13 @@ build=$root/build-fuzz
 runs=""
 seconds=""
 merge=1
-while getopts "r:t:b:n" opt; do
+jobs=1
+while getopts "r:t:b:j:n" opt; do
   case $opt in
     r) runs=$OPTARG ;;
     t) seconds=$OPTARG ;;
     b) build=$OPTARG ;;
+    j) jobs=$OPTARG ;;
     n) merge=0 ;;
     *) sed -n 2,12p "$0"; exit 2 ;;
   esac
@@ -43,17 +46,18 @@ cmake --build "$build" --target $(printf "fuzz_%s " "${names[@]}") -j2 >"$build/
 
 logs=$build/fuzz-logs
 mkdir -p "$logs"
-status=0
-for n in "${names[@]}"; do
-  bin=$build/tests/fuzz/fuzz_$n
-  corpus=$root/tests/fuzz/corpus/$n
-  work=$build/fuzz-work/$n
+run_one() {  # run_one NAME: fuzzes one harness; prints one line; returns non-zero on a finding
+  local n=$1
+  local bin=$build/tests/fuzz/fuzz_$n
+  local corpus=$root/tests/fuzz/corpus/$n
+  local work=$build/fuzz-work/$n
   mkdir -p "$corpus" "$work" "$build/fuzz-crashes/$n"
-  limit=(-runs="$runs")
+  local limit=(-runs="$runs")
   [[ -n $seconds ]] && limit=(-max_total_time="$seconds")
   # New inputs go to a scratch folder; the repository corpus is only read.
   if (cd "$work" && "$bin" "${limit[@]}" -print_final_stats=1 \
         -artifact_prefix="$build/fuzz-crashes/$n/" "$work" "$corpus") >"$logs/$n.log" 2>&1; then
+    local execs
     execs=$(grep -m1 'stat::number_of_executed_units' "$logs/$n.log" | awk '{print $2}')
     echo "fuzz_$n: OK, ${execs:-?} executions"
     if [[ $merge == 1 ]]; then
@@ -62,7 +66,21 @@ for n in "${names[@]}"; do
   else
     echo "fuzz_$n: FAILED (see $logs/$n.log; reproducer: $build/fuzz-crashes/$n/crash-*)"
     grep -E "property violated|runtime error|ERROR: (Address|libFuzzer)|uncaught" "$logs/$n.log" | head -3 || true
-    status=1
+    return 1
   fi
+}
+status=0
+running=0
+for n in "${names[@]}"; do
+  if (( running >= jobs )); then
+    wait -n || status=1
+    running=$((running - 1))
+  fi
+  run_one "$n" &
+  running=$((running + 1))
+done
+while (( running > 0 )); do
+  wait -n || status=1
+  running=$((running - 1))
 done
 exit $status

@@ -5,14 +5,16 @@
 # its SIMD kernels, Gaussian distributions and KLs, DDPM/DDIM steps, sigma-space samplers,
 # Langevin/MALA, the VQ lookup (blocked GEMM, workspace), and the reliability suites.
 #
-# Usage: tools/valgrind.sh [-b BUILD_DIR] [test_target...]
+# Usage: tools/valgrind.sh [-b BUILD_DIR] [-j JOBS] [test_target...]   (-j: tests side by side)
 # SIMD note: valgrind does not emulate AVX-512; the build uses -march=x86-64-v3 (AVX2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-valgrind
-while getopts "b:" opt; do
+jobs=1
+while getopts "b:j:" opt; do
   case $opt in
     b) build=$OPTARG ;;
+    j) jobs=$OPTARG ;;
     *) sed -n 2,10p "$0"; exit 2 ;;
   esac
 done
@@ -31,11 +33,12 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
 fi
 cmake --build "$build" --target "${targets[@]}" -j2 >/dev/null
 mkdir -p "$build/valgrind-logs"
-status=0
-for t in "${targets[@]}"; do
-  log=$build/valgrind-logs/$t.log
+run_one() {  # run_one TARGET: memcheck of one test executable; prints one line
+  local t=$1
+  local log=$build/valgrind-logs/$t.log
+  local exe
   exe=$(find "$build/tests" -maxdepth 1 -name "$t" -type f | head -1)
-  args=()
+  local args=()
   # valgrind computes x87 long double at 64-bit precision, so the long-double Box-Muller
   # reference of this one test is wrong under valgrind (an emulation artifact, not memory).
   [[ $t == test_random_noise ]] && args=('~normals are within 3 ulp of exact Box-Muller on the same bits*')
@@ -45,7 +48,21 @@ for t in "${targets[@]}"; do
   else
     echo "$t: FAILED (see $log)"
     grep -E "ERROR SUMMARY|Invalid|uninitialised|definitely lost|FAILED" "$log" | head -5 || true
-    status=1
+    return 1
   fi
+}
+status=0
+running=0
+for t in "${targets[@]}"; do
+  if (( running >= jobs )); then
+    wait -n || status=1
+    running=$((running - 1))
+  fi
+  run_one "$t" &
+  running=$((running + 1))
+done
+while (( running > 0 )); do
+  wait -n || status=1
+  running=$((running - 1))
 done
 exit $status

@@ -103,9 +103,17 @@ void run(fuzz::input& in, const latent::noise_schedule& sched) {
     threw = false;
   };
   fuzz::expect_documented(body);
+  // Where alpha_bar or 1 - alpha_bar at the source step is below ~1e-60, the coefficients
+  // exceed 1e30 and x0_hat (x_t - sqrt(1 - alpha_bar) eps) / sqrt(alpha_bar) can exceed the
+  // scalar's range for ordinary inputs: the step is then computed in double and overflows to
+  // +-inf, the correct limit. There only NaN is a violation.
+  const std::int64_t src = which == 2 ? prev_t : t;
+  const bool huge = src >= 0 && src < T &&
+                    (sched.alpha_bar()(src) < 1e-60 || sched.one_minus_alpha_bar()(src) < 1e-60);
+  const bool bad = huge ? out.isNaN().any() : !out.allFinite();
   if (threw) {
     fuzz::require(bitwise_equal(out, sentinel), "a step that throws leaves out untouched");
-  } else if (!wild && moderate && finite && learned_nonneg && !out.allFinite()) {
+  } else if (!wild && moderate && finite && learned_nonneg && bad) {
     std::fprintf(stderr, "step %d pred %d t %lld prev_t %lld T %lld %s\n", which, int(pred),
                  (long long)t, (long long)prev_t, (long long)T, sizeof(S) == 4 ? "float" : "double");
     std::fprintf(stderr, "  %s\n", desc);
@@ -114,7 +122,7 @@ void run(fuzz::input& in, const latent::noise_schedule& sched) {
     for (Eigen::Index i = 0; i < x.size(); ++i)
       std::fprintf(stderr, "  x %.9g m %.9g v %.9g z %.9g out %.9g\n", double(x(i)), double(m(i)),
                    double(v(i)), double(z(i)), double(out(i)));
-    fuzz::require(false, "finite inputs give a finite step");
+    fuzz::require(false, "finite inputs give a finite step (or +-inf where the exact step overflows)");
   }
 }
 
