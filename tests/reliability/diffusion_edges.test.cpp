@@ -330,6 +330,24 @@ TEST_CASE("float steps whose coefficients exceed float's range are computed in d
   latent::ddpm_step(s, o, 6, -1, x2, m2, out, A<float>::Zero(3, 2));
   CHECK(!out.isNaN().any());
   CHECK(out.isInf().all());
+  // Dynamic thresholding there: x0_hat beyond float's range in the scratch column and a quantile
+  // fraction (ratio 1e-71) that underflows in float once gave 0 * inf = NaN (fuzz steps).
+  {
+    Eigen::ArrayXd b5(5);
+    b5 << 0.99999999999999933, 0.99999999999999944, 0.99999999999999911, 0.99999999999999944,
+        0.99999999999999933;
+    const latent::noise_schedule s5(b5);
+    latent::ddpm_options ot;
+    ot.variance = latent::variance_type::fixed_large_log;
+    ot.thresholding = true;
+    ot.dynamic_thresholding_ratio = 1.0296993685067531e-71;
+    ot.sample_max_value = 1.5;
+    A<float> xt(2, 1), mt(2, 1), zt = A<float>::Zero(2, 1), ot_out(2, 1);
+    xt << -2.86781454f, 4.0f;
+    mt << 3.90950251f, 3.99999928f;
+    latent::ddpm_step(s5, ot, 4, 0, xt, mt, ot_out, zt);
+    CHECK(ot_out.allFinite());
+  }
   // DDIM inversion with sample prediction from a step where 1 - alpha_bar < 1e-76: the epsilon
   // coefficient 1/sqrt(1 - alpha_bar) ~ 7e39 is beyond float. A model returning x_t as x0_hat
   // means eps_hat = (x_t - sqrt(alpha_bar) x_t) / sqrt(1 - alpha_bar) ~ 7e-41 x_t, so

@@ -95,7 +95,12 @@ inline S quantile_in_place(S* v, Eigen::Index n, double q) {
   if (hi == lo || frac == 0) return v_lo;
   const S v_hi = *std::min_element(v + lo + 1, v + n);
   if (!(v_hi != v_lo)) return v_lo;  // equal (also both inf): no inf - inf
-  return v_lo + S(frac) * (v_hi - v_lo);
+  const S d = v_hi - v_lo;
+  const S f = S(frac);
+  // A fraction that underflows in S (ratio 1e-71 in float) with v_hi = inf would give 0 * inf:
+  // the limit of v_lo + frac * inf for frac > 0 is inf.
+  if (f == S(0)) return d > Eigen::NumTraits<S>::highest() ? v_hi : v_lo;
+  return v_lo + f * d;
 }
 
 /// c_x x + c_m m written as s (p_x x + p_m m). With `balanced`, s is the larger coefficient and
