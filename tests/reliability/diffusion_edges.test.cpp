@@ -366,3 +366,22 @@ TEST_CASE("float steps whose coefficients exceed float's range are computed in d
                               ms.cast<double>().eval(), invd);
   CHECK((invd - sn * xs.cast<double>()).abs().maxCoeff() < 1e-12);
 }
+
+TEST_CASE("tiny betas after a large one: beta_{t|prev} does not cancel to 0 (learned range)",
+          "[reliability][diffusion]") {
+  // alpha_bar = 0.5 after the first step, then betas ~1e-213: log alpha_bar_t - log
+  // alpha_bar_prev cancels to 0 in double, beta_{t|prev} became 0 and the learned-range
+  // variance exp(frac log beta + (1 - frac) log beta_tilde) NaN at v = 0 (fuzz steps).
+  Eigen::ArrayXd b(9);
+  b << 0.5, 5e-301, 6.47e-292, 1.52e-299, 3.57e-214, 2.63e-213, 5.37e-260, 1.69e-260, 1.13e-73;
+  const latent::noise_schedule s(b);
+  const auto pc = latent::posterior_coefficients(s, 6, 4);
+  CHECK(pc.beta_t_given_prev == Approx(2.63e-213 + 5.37e-260).epsilon(1e-12));
+  latent::ddpm_options o;
+  o.variance = latent::variance_type::learned_range;
+  o.clip_sample = true;
+  const A<double> x = A<double>::Zero(3, 2), m = x, v = x;
+  A<double> z = ramp<double>(3, 2), out(3, 2);
+  latent::ddpm_step(s, o, 6, 4, x, m, v, out, z);
+  CHECK(out.allFinite());
+}

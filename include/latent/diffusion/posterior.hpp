@@ -47,8 +47,16 @@ inline posterior_coeffs make_posterior(const noise_schedule& s, std::int64_t t,
   c.alpha_bar_prev = s.alpha_bar_at(prev_t);
   c.one_minus_alpha_bar_t = s.one_minus_alpha_bar_at(t);
   c.one_minus_alpha_bar_prev = s.one_minus_alpha_bar_at(prev_t);
-  c.alpha_t_given_prev = std::exp(lab_t - lab_p);
-  c.beta_t_given_prev = -std::expm1(lab_t - lab_p);
+  double log_alpha = lab_t - lab_p;
+  if (!std::isinf(lab_t) && -log_alpha < 1e-8 * std::abs(lab_t)) {
+    // Tiny betas beside a large cumulative sum (betas 1e-213 after alpha_bar = 0.5): the
+    // difference of cumulative sums cancels to 0, and beta_{t|prev} with it (log 0 = -inf made
+    // the learned-range variance NaN). Summed over the steps in between instead.
+    log_alpha = 0;
+    for (std::int64_t i = prev_t + 1; i <= t; ++i) log_alpha += std::log1p(-s.betas()(i));
+  }
+  c.alpha_t_given_prev = std::exp(log_alpha);
+  c.beta_t_given_prev = -std::expm1(log_alpha);
   if (std::isinf(lab_t)) {  // zero terminal SNR: alpha_bar_t = 0
     c.alpha_t_given_prev = 0.0;
     c.beta_t_given_prev = 1.0;
