@@ -13,6 +13,8 @@
 # Logs: DIR/fuzz-logs/<name>.log; a summary line per harness with its execution count.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/jobs.sh
+source "$root/tools/jobs.sh"
 build=$root/build-fuzz
 runs=""
 seconds=""
@@ -70,17 +72,5 @@ run_one() {  # run_one NAME: fuzzes one harness; prints one line; returns non-ze
   fi
 }
 status=0
-running=0
-for n in "${names[@]}"; do
-  if (( running >= jobs )); then
-    wait -n || status=1
-    running=$((running - 1))
-  fi
-  run_one "$n" &
-  running=$((running + 1))
-done
-while (( running > 0 )); do
-  wait -n || status=1
-  running=$((running - 1))
-done
+run_jobs "$jobs" run_one "${names[@]}" || status=1
 exit $status

@@ -9,6 +9,8 @@
 # SIMD note: valgrind does not emulate AVX-512; the build uses -march=x86-64-v3 (AVX2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/jobs.sh
+source "$root/tools/jobs.sh"
 build=$root/build-valgrind
 jobs=1
 while getopts "b:j:" opt; do
@@ -52,17 +54,5 @@ run_one() {  # run_one TARGET: memcheck of one test executable; prints one line
   fi
 }
 status=0
-running=0
-for t in "${targets[@]}"; do
-  if (( running >= jobs )); then
-    wait -n || status=1
-    running=$((running - 1))
-  fi
-  run_one "$t" &
-  running=$((running + 1))
-done
-while (( running > 0 )); do
-  wait -n || status=1
-  running=$((running - 1))
-done
+run_jobs "$jobs" run_one "${targets[@]}" || status=1
 exit $status
