@@ -9,6 +9,7 @@
 
 #include <Eigen/Core>
 
+#include "latent/core/check.hpp"
 #include "latent/core/parallel.hpp"
 #include "latent/core/traits.hpp"
 #include "latent/random/noise_kernels.hpp"
@@ -173,31 +174,38 @@ inline bool is_contiguous(const Eigen::DenseBase<Derived>& out) {
   }
 }
 
+/// Runs span(c0, c1) over the chunk ranges [c0, c1) that tile [0, chunks): in parallel tasks
+/// of fill_task_chunks chunks under OpenMP when the run has at least latent::parallel_threshold
+/// elements (core/parallel.hpp), else as one range. Every chunk of noise is a pure function of
+/// (params, chunk), so any split gives identical bits.
+template <class Span>
+inline void for_chunk_ranges(Eigen::Index chunks, Eigen::Index elements, const Span& span) {
+#if defined(_OPENMP)
+  // Below the threshold the parallel construct is not entered at all: even a serialized
+  // region makes the OpenMP runtime allocate.
+  if (elements >= parallel_threshold && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+    constexpr Eigen::Index S = fill_task_chunks;
+    const Eigen::Index tasks = (chunks + S - 1) / S;
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index t = 0; t < tasks; ++t) span(t * S, t * S + S < chunks ? t * S + S : chunks);
+    return;
+  }
+#else
+  static_cast<void>(elements);
+#endif
+  span(0, chunks);
+}
+
 /// Writes the first n elements of the noise of `p` straight into `data` (no cache), in
-/// parallel under OpenMP. Every chunk is a pure function of (p, chunk), so any split gives
-/// identical bits.
+/// parallel under OpenMP (bit-identical to one thread).
 template <class T, noise_kind Kind>
 inline void fill_contiguous(const noise_params& p, T* data, Eigen::Index n) {
   constexpr Eigen::Index E = chunk_elems<T>;
   const Eigen::Index full = n / E;
-  const auto span = [&](Eigen::Index c0, Eigen::Index c1) {
+  for_chunk_ranges(full, n, [&](Eigen::Index c0, Eigen::Index c1) {
     noise_range<T, Kind>(p, static_cast<std::uint64_t>(c0), static_cast<std::uint64_t>(c1 - c0),
                          data + c0 * E);
-  };
-#if defined(_OPENMP)
-  // Below latent::parallel_threshold (core/parallel.hpp) the parallel construct is not entered
-  // at all: even a serialized region makes the OpenMP runtime allocate.
-  if (n >= parallel_threshold && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-    constexpr Eigen::Index S = fill_task_chunks;
-    const Eigen::Index tasks = (full + S - 1) / S;
-#pragma omp parallel for schedule(static)
-    for (Eigen::Index t = 0; t < tasks; ++t) span(t * S, t * S + S < full ? t * S + S : full);
-  } else {
-    span(0, full);
-  }
-#else
-  span(0, full);
-#endif
+  });
   if (full * E < n) {
     alignas(64) T buf[E];
     noise_chunk<T, Kind>(p, static_cast<std::uint64_t>(full), buf);
@@ -245,6 +253,195 @@ inline void fill_rand_uniform(Eigen::DenseBase<Derived>&& out, philox4x32& engin
   fill_rand_uniform(out, engine);
 }
 
+namespace detail {
+
+// The fused assignment runs on the x86 SIMD backends with g++ or clang++ (it needs an empty
+// asm statement to keep the noise register opaque, see fused_sink_bound); elsewhere
+// assign_with_noise takes the noise expression's path, with the same values.
+#if (defined(__GNUC__) || defined(__clang__)) && defined(LATENT_RANDOM_HAS_SSE2) && \
+    !defined(LATENT_RANDOM_NO_SIMD)
+#define LATENT_NOISE_FUSED 1
+#endif
+
+#if defined(LATENT_NOISE_FUSED)
+/// Nullary functor standing for the noise inside a fused assignment: element i is read from
+/// data[i mod E] (E = chunk_elems<T>), a chunk-sized buffer where the kernel has just put it.
+/// Pieces never straddle a chunk, so a piece and its packets are contiguous there.
+template <class T, bool RowMajor>
+struct noise_feed_op {
+  static constexpr Eigen::Index mask = chunk_elems<T> - 1;
+  const T* data;
+  Eigen::Index inner;
+  T operator()(Eigen::Index i) const { return data[i & mask]; }
+  T operator()(Eigen::Index row, Eigen::Index col) const {
+    return (*this)(RowMajor ? row * inner + col : col * inner + row);
+  }
+  template <class P>
+  P packetOp(Eigen::Index i) const {
+    return Eigen::internal::ploadu<P>(data + (i & mask));
+  }
+  template <class P>
+  P packetOp(Eigen::Index row, Eigen::Index col) const {
+    return packetOp<P>(RowMajor ? row * inner + col : col * inner + row);
+  }
+};
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+/// The sink of a fused assignment (see noise_range_to in noise_kernels.hpp), as the kernel
+/// holds it (fused_sink::bind): puts each register of noise into the feed buffer and evaluates
+/// the caller's expression on those elements, straight into out. Registers the kernel computes
+/// for the padding of a partial final batch land outside [begin, end) and are dropped.
+template <class T, class Expr>
+struct fused_sink_bound {
+  using B = backend_native;
+  using Evaluator = Eigen::internal::evaluator<Expr>;
+  static constexpr Eigen::Index mask = chunk_elems<T> - 1;
+  static constexpr int K = sizeof(T) == 4 ? B::W : B::W / 2;  // elements per register
+  static constexpr int P = Eigen::internal::packet_traits<T>::size;
+  static constexpr bool packets = (Evaluator::Flags & Eigen::PacketAccessBit) != 0 && K % P == 0;
+  Evaluator ev;
+  T* feed;
+  T* out;    // element 0 of the whole output
+  T* begin;  // the run this kernel call writes: [begin, end)
+  T* end;
+  template <class V>
+  EIGEN_ALWAYS_INLINE void operator()(T* at, V v) const {
+    const auto a = reinterpret_cast<std::uintptr_t>(at);
+    if (a < reinterpret_cast<std::uintptr_t>(begin) || a >= reinterpret_cast<std::uintptr_t>(end)) return;
+    const Eigen::Index i = at - out;
+    // The register is the product R cos(theta) (or R sin): opaque to the compiler, so that it
+    // cannot fuse that multiply with an addition of the caller's expression (the noise-argument
+    // form adds the stored, rounded value; the two must agree bit for bit).
+    __asm__("" : "+v"(v));
+    if constexpr (sizeof(T) == 4) {
+      B::fstore(feed + (i & mask), v);
+    } else {
+      B::dstore(feed + (i & mask), v);
+    }
+    if constexpr (packets) {
+      using Packet = typename Eigen::internal::packet_traits<T>::type;
+      for (int k = 0; k < K; k += P)
+        Eigen::internal::pstoreu(out + i + k, ev.template packet<Eigen::Unaligned, Packet>(i + k));
+    } else {
+      for (int k = 0; k < K; ++k) out[i + k] = ev.coeff(i + k);
+    }
+  }
+};
+
+/// The sink a fused assignment passes to the kernel: the expression (copyable, unlike its
+/// evaluator) and where it goes.
+template <class T, class Expr>
+struct fused_sink {
+  Expr expr;
+  T* feed;
+  T* out;
+  T* begin;
+  T* end;
+  fused_sink_bound<T, Expr> bind() const {
+    return {Eigen::internal::evaluator<Expr>(expr), feed, out, begin, end};
+  }
+};
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/// Evaluates out[c0 E, c1 E) (E = chunk_elems<T>) of `make(noise)` inside the noise kernel:
+/// each register of noise goes through the feed into the expression's packet at the same index
+/// and straight to `out`, so the caller's operands are loaded while the kernel computes (no
+/// cache of noise, no second pass). With `tail`, also the elements from c1 E to n (the final
+/// partial chunk). `out` holds the n elements contiguously in the noise's storage order; `shape`
+/// is a noise-shaped feed expression (its buffer is replaced by this call's own).
+template <class T, noise_kind Kind, class Feed, class Make>
+inline void fused_noise_span(const noise_params& p, const Feed& shape, T* out, Eigen::Index c0,
+                             Eigen::Index c1, Eigen::Index n, bool tail, const Make& make) {
+  using Op = std::decay_t<decltype(shape.functor())>;
+  constexpr Eigen::Index E = chunk_elems<T>;
+  alignas(64) T feed[E];
+  const Feed z(shape.rows(), shape.cols(), Op{feed, shape.functor().inner});
+  using Expr = std::decay_t<decltype(make(z))>;
+  const fused_sink<T, Expr> sink{make(z), feed, out, out + c0 * E, out + c1 * E};
+  noise_range_to<T, Kind>(p, static_cast<std::uint64_t>(c0), static_cast<std::uint64_t>(c1 - c0),
+                          out + c0 * E, sink);
+  if (tail && c1 * E < n) {
+    noise_chunk<T, Kind>(p, static_cast<std::uint64_t>(c1), feed);
+    const auto bound = sink.bind();
+    for (Eigen::Index i = c1 * E; i < n; ++i) out[i] = bound.ev.coeff(i);
+  }
+}
+
+#endif  // LATENT_NOISE_FUSED
+
+/// `out = make(noise)`, noise shaped and ordered like `out` from `engine`; the same values as
+/// latent::assign(out, make(randn_like(out, engine))) (for Kind normal) and the same counter
+/// range reserved. When out is a contiguous float/double array and make(noise) allows linear
+/// access, the expression is evaluated inside the noise kernel (fused_noise_span; in parallel
+/// under OpenMP as latent::assign); otherwise through the noise expression's cache. `make` is
+/// called with a noise expression and returns the expression to assign; it must be element-wise
+/// in the noise. Allocates nothing.
+template <noise_kind Kind, class DerivedOut, class Make>
+inline void assign_with_noise(const char* function, const Eigen::DenseBase<DerivedOut>& out_,
+                              philox4x32& engine, const Make& make) {
+  auto& out = const_cast<DerivedOut&>(out_.derived());
+  using S = typename DerivedOut::Scalar;
+  using T = noise_real_t<S>;
+  using Plain = plain_array_t<DerivedOut>;
+  constexpr bool row_major = (Plain::Flags & Eigen::RowMajorBit) != 0;
+#if defined(LATENT_NOISE_FUSED)
+  if constexpr (std::is_same<S, T>::value && (DerivedOut::Flags & Eigen::DirectAccessBit) != 0 &&
+                (DerivedOut::Flags & Eigen::LvalueBit) != 0) {
+    using Feed = Eigen::CwiseNullaryOp<noise_feed_op<T, row_major>, typename noise_plain<Plain, T>::type>;
+    using Expr = std::decay_t<decltype(make(std::declval<const Feed&>()))>;
+    if constexpr ((Eigen::internal::evaluator<Expr>::Flags & Eigen::LinearAccessBit) != 0) {
+      if (is_contiguous(out)) {
+        check_noise_shape(function, out.rows(), out.cols(), Plain::RowsAtCompileTime,
+                          Plain::ColsAtCompileTime);
+        const Eigen::Index n = out.size();
+        const noise_params p(engine.seed(), engine.stream(), engine.reserve(blocks_for<T>(n)));
+        const Feed shape(out.rows(), out.cols(),
+                         noise_feed_op<T, row_major>{nullptr, row_major ? out.cols() : out.rows()});
+        T* data = out.data();
+        const Eigen::Index chunks = n / chunk_elems<T>;
+        for_chunk_ranges(chunks, n, [&](Eigen::Index c0, Eigen::Index c1) {
+          fused_noise_span<T, Kind>(p, shape, data, c0, c1, n, c1 == chunks, make);
+        });
+        return;
+      }
+    }
+  }
+#endif
+  latent::assign(out, make(make_noise<Plain, Kind>(function, out.rows(), out.cols(), engine)));
+}
+
+/// Noise sources, so that a step with a noise argument and its engine overload share one body:
+/// assign(function, out, make) evaluates out = make(noise).
+template <class DerivedZ>
+struct given_noise {
+  const DerivedZ& z;
+  template <class DerivedX>
+  void check(const char* function, const Eigen::DenseBase<DerivedX>& x) const {
+    check_same_shape(function, "x", x, "noise", z);
+  }
+  template <class DerivedOut, class Make>
+  void assign(const char*, const Eigen::DenseBase<DerivedOut>& out, const Make& make) const {
+    latent::assign(out, make(z));
+  }
+};
+/// Standard normals from an engine, fused into the assignment (assign_with_noise).
+struct engine_noise {
+  philox4x32& engine;
+  template <class DerivedX>
+  void check(const char*, const Eigen::DenseBase<DerivedX>&) const {}
+  template <class DerivedOut, class Make>
+  void assign(const char* function, const Eigen::DenseBase<DerivedOut>& out, const Make& make) const {
+    assign_with_noise<noise_kind::normal>(function, out, engine, make);
+  }
+};
+
+}  // namespace detail
+
 }  // namespace latent
 
 namespace Eigen {
@@ -257,6 +454,16 @@ template <class T, latent::detail::noise_kind Kind, bool RowMajor>
 struct functor_has_linear_access<latent::detail::noise_op<T, Kind, RowMajor>> {
   enum { ret = 1 };
 };
+#if defined(LATENT_NOISE_FUSED)
+template <class T, bool RowMajor>
+struct functor_traits<latent::detail::noise_feed_op<T, RowMajor>> {
+  enum { Cost = 1, PacketAccess = true, IsRepeatable = true };
+};
+template <class T, bool RowMajor>
+struct functor_has_linear_access<latent::detail::noise_feed_op<T, RowMajor>> {
+  enum { ret = 1 };
+};
+#endif
 
 /// Evaluator of latent's noise expressions. It caches a run of the noise and serves coeff(i)
 /// and packet(i) from it, recomputing when i leaves it. Two refill sizes:

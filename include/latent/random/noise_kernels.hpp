@@ -42,6 +42,8 @@
 #define LATENT_RANDOM_HAS_AVX512 1
 #endif
 
+#include <Eigen/Core>
+
 #include "latent/random/philox.hpp"
 
 namespace latent {
@@ -162,7 +164,16 @@ struct backend_scalar {
   static vf fadd(vf a, vf b) { return fmap(a, b, [](float x, float y) { return x + y; }); }
   static vf fsub(vf a, vf b) { return fmap(a, b, [](float x, float y) { return x - y; }); }
   static vf fmul(vf a, vf b) { return fmap(a, b, [](float x, float y) { return x * y; }); }
+  // With a hardware multiply-add the fused operation, always (a compiler would otherwise fuse
+  // the multiply and the add in some inlining contexts and not in others); without one the two
+  // roundings, which no compiler can fuse.
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+  static vf fmadd(vf a, vf b, vf c) {
+    return {{std::fma(a.v[0], b.v[0], c.v[0]), std::fma(a.v[1], b.v[1], c.v[1])}};
+  }
+#else
   static vf fmadd(vf a, vf b, vf c) { return fadd(fmul(a, b), c); }
+#endif
   static vf fsqrt(vf a) { return {{std::sqrt(a.v[0]), std::sqrt(a.v[1])}}; }
   static vf fmax(vf a, vf b) { return fmap(a, b, [](float x, float y) { return x < y ? y : x; }); }
   static void fstore(float* p, vf a) { p[0] = a.v[0]; p[1] = a.v[1]; }
@@ -181,7 +192,11 @@ struct backend_scalar {
   static vd dadd(vd a, vd b) { return {{a.v[0] + b.v[0]}}; }
   static vd dsub(vd a, vd b) { return {{a.v[0] - b.v[0]}}; }
   static vd dmul(vd a, vd b) { return {{a.v[0] * b.v[0]}}; }
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+  static vd dmadd(vd a, vd b, vd c) { return {{std::fma(a.v[0], b.v[0], c.v[0])}}; }
+#else
   static vd dmadd(vd a, vd b, vd c) { return dadd(dmul(a, b), c); }
+#endif
   static vd ddiv(vd a, vd b) { return {{a.v[0] / b.v[0]}}; }
   static vd dsqrt(vd a) { return {{std::sqrt(a.v[0])}}; }
   static vd dmax(vd a, vd b) { return {{a.v[0] < b.v[0] ? b.v[0] : a.v[0]}}; }
@@ -410,8 +425,11 @@ struct transform_ops {
   using vf = typename B::vf;
   using vl = typename B::vl;
   using vd = typename B::vd;
-  /// float(e - 127), e = the exponent field of the (normal) float with bits ix.
-  static vf exponent_f(vi ix) { return B::cvt(B::sub(B::template srli<23>(ix), B::set1(0x7fu))); }
+  /// float(e - 127 - Bias), e = the exponent field of the (normal) float with bits ix.
+  template <int Bias>
+  static vf exponent_f(vi ix) {
+    return B::cvt(B::sub(B::template srli<23>(ix), B::set1(0x7fu + Bias)));
+  }
   /// double(e - 1023) for the exponent field e of a normal double: (2^52 + e) - (2^52 + 1023).
   static vd exponent_d(vl ix) {
     return B::dsub(B::as_d(B::lor(B::template lsrli<52>(ix), B::lset1(0x4330000000000000ull))),
@@ -443,7 +461,11 @@ struct transform_ops<backend_avx512> {
   using vl = __m512i;
   using vd = __m512d;
   // vgetexp returns floor(log2 |x|) of a normal number exactly: the unbiased exponent field.
-  static vf exponent_f(vi ix) { return _mm512_getexp_ps(_mm512_castsi512_ps(ix)); }
+  template <int Bias>
+  static vf exponent_f(vi ix) {
+    const vf e = _mm512_getexp_ps(_mm512_castsi512_ps(ix));
+    return Bias == 0 ? e : _mm512_sub_ps(e, _mm512_set1_ps(static_cast<float>(Bias)));
+  }
   static vd exponent_d(vl ix) { return _mm512_getexp_pd(_mm512_castsi512_pd(ix)); }
   static void octant_f(vi si, vi ci, vi wa, vi& cos_bits, vi& sin_bits) {
     const __mmask16 swap = _mm512_test_epi32_mask(wa, _mm512_set1_epi32(1 << 29));
@@ -463,17 +485,21 @@ struct transform_ops<backend_avx512> {
 };
 #endif
 
-/// -2 log(u) for float u in [2^-32, 1] (normal numbers only): u = 2^k (1 + f) with
-/// f in [sqrt(1/2) - 1, sqrt(2) - 1) (musl logf's reduction), then a division-free polynomial.
-/// The factor -2 of the Box-Muller radius is folded into the constants: scaling by a power of
-/// two commutes with rounding, so this is bit for bit -2 times the plain evaluation, one
-/// multiply cheaper.
-template <class B>
-inline typename B::vf minus2_log_f(typename B::vf u) {
+/// -2 log(u) for float u in [2^-32, 1] (normal numbers only), given as us = 2^Scale u:
+/// u = 2^k (1 + f) with f in [sqrt(1/2) - 1, sqrt(2) - 1) (musl logf's reduction), then a
+/// division-free polynomial. The scaling by 2^Scale changes only the exponent field, so f is the
+/// same and k is read off with the bias Scale: the caller saves a multiply (the Box-Muller
+/// uniform is v 2^-31 + 2^-32 = (v + 1/2) 2^-31, an addition before the scaling). The factor -2
+/// of the Box-Muller radius is folded into the constants: scaling by a power of two commutes
+/// with rounding, so this is bit for bit -2 times the plain evaluation, one multiply cheaper.
+/// The multiplier pipes bound the noise kernel, so the additions are written as additions:
+/// y - (f + f) equals y - 2 f rounded once, as the multiply-add gave.
+template <int Scale, class B>
+EIGEN_ALWAYS_INLINE typename B::vf minus2_log_f(typename B::vf us) {
   using vi = typename B::vi;
   using vf = typename B::vf;
-  vi ix = B::add(B::as_i(u), B::set1(0x3f800000u - 0x3f3504f3u));
-  const vf dk = transform_ops<B>::exponent_f(ix);
+  vi ix = B::add(B::as_i(us), B::set1(0x3f800000u - 0x3f3504f3u));
+  const vf dk = transform_ops<B>::template exponent_f<Scale>(ix);
   ix = B::add(B::and_(ix, B::set1(0x007fffffu)), B::set1(0x3f3504f3u));
   const vf f = B::fsub(B::as_f(ix), B::fset1(1.0f));
   const vf f2 = B::fmul(f, f);
@@ -486,49 +512,52 @@ inline typename B::vf minus2_log_f(typename B::vf u) {
   pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[0]));
   // -2 (f^3 P(f) + k ln2_lo - f^2/2 + f + k ln2_hi), small terms first.
   vf y = B::fmadd(B::fmul(f2, f), pp, B::fmul(dk, B::fset1(-2 * kc::fln2_lo)));
-  y = B::fadd(f2, y);
-  y = B::fmadd(f, B::fset1(-2.0f), y);
+  y = B::fmadd(f, f, y);  // f^2 + y: f^2 is never an operand of an addition (see minus2_log_d)
+  y = B::fsub(y, B::fadd(f, f));
   return B::fmadd(dk, B::fset1(-2 * kc::fln2_hi), y);
 }
 
 /// -2 log(u) for double u in [2^-52, 1]: fdlibm's e_log.c decomposition, the factor -2 folded
 /// into the constants exactly as in minus2_log_f (bit for bit -2 times the plain evaluation).
 template <class B>
-inline typename B::vd minus2_log_d(typename B::vd u) {
+EIGEN_ALWAYS_INLINE typename B::vd minus2_log_d(typename B::vd u) {
   using vl = typename B::vl;
   using vd = typename B::vd;
   vl ix = B::ladd(B::as_l(u), B::lset1(0x3ff0000000000000ull - 0x3fe6a09e00000000ull));
   const vd dk = transform_ops<B>::exponent_d(ix);
   ix = B::ladd(B::land(ix, B::lset1(0x000fffffffffffffull)), B::lset1(0x3fe6a09e00000000ull));
   const vd f = B::dsub(B::as_d(ix), B::dset1(1.0));
-  const vd h = B::dmul(f, f);  // 2 hfsq
   const vd s = B::ddiv(f, B::dadd(B::dset1(2.0), f));
   const vd z = B::dmul(s, s);
   const vd w = B::dmul(z, z);
-  // 2 t1, 2 t2 (doubled Lg coefficients).
-  const vd t1 = B::dmul(w, B::dmadd(w, B::dmadd(w, B::dset1(2 * kc::dlg[5]), B::dset1(2 * kc::dlg[3])),
-                                    B::dset1(2 * kc::dlg[1])));
+  // 2 t1 = w p1, 2 t2 (doubled Lg coefficients). No product here is ever an operand of an
+  // addition: each is an explicit multiply-add, so the result cannot depend on where a compiler
+  // contracts a multiply and an add into one (g++ does that differently from one inlining
+  // context to the next, which made the same noise differ by an ulp between two callers).
+  const vd p1 = B::dmadd(w, B::dmadd(w, B::dset1(2 * kc::dlg[5]), B::dset1(2 * kc::dlg[3])),
+                         B::dset1(2 * kc::dlg[1]));
   const vd t2 = B::dmul(
       z, B::dmadd(w, B::dmadd(w, B::dmadd(w, B::dset1(2 * kc::dlg[6]), B::dset1(2 * kc::dlg[4])),
                               B::dset1(2 * kc::dlg[2])),
                   B::dset1(2 * kc::dlg[0])));
-  const vd r = B::dadd(t2, t1);
-  // 2 (s (hfsq + R) + k ln2_lo), then -2 ((. - hfsq) + f) = (h - .) - 2 f.
-  const vd y = B::dmadd(s, B::dadd(h, r), B::dmul(dk, B::dset1(2 * kc::dln2_lo)));
-  const vd yy = B::dsub(B::dsub(h, y), B::dadd(f, f));
+  const vd r = B::dmadd(w, p1, t2);  // 2 R = 2 (t1 + t2)
+  // 2 (s (hfsq + R) + k ln2_lo) with h = 2 hfsq = f^2, then -2 ((. - hfsq) + f) = h - (. + 2 f).
+  const vd y = B::dmadd(s, B::dmadd(f, f, r), B::dmul(dk, B::dset1(2 * kc::dln2_lo)));
+  const vd q = B::dadd(y, B::dadd(f, f));
+  const vd yy = B::dmadd(f, f, B::dsub(B::dset1(0.0), q));
   return B::dmadd(dk, B::dset1(-2 * kc::dln2_hi), yy);
 }
 
 /// Box-Muller on float lanes: radius word wr, angle word wa -> (R cos, R sin).
 template <class B>
-inline void box_muller_f(typename B::vi wr, typename B::vi wa, typename B::vf& z0,
+EIGEN_ALWAYS_INLINE void box_muller_f(typename B::vi wr, typename B::vi wa, typename B::vf& z0,
                          typename B::vf& z1) {
   using vi = typename B::vi;
   using vf = typename B::vf;
-  // u1 = (wr >> 1) 2^-31 + 2^-32 in (0, 1]; the product is exact, so fused or not is the same.
-  const vf u1 = B::fmadd(B::cvt(B::template srli<1>(wr)), B::fset1(4.656612873077392578125e-10f),
-                         B::fset1(2.3283064365386962890625e-10f));
-  const vf rad = B::fsqrt(minus2_log_f<B>(u1));
+  // u1 = (wr >> 1) 2^-31 + 2^-32 in (0, 1], passed as 2^31 u1 = (wr >> 1) + 1/2 (one rounding
+  // either way: the scaling by 2^-31 is exact).
+  const vf u1s = B::fadd(B::cvt(B::template srli<1>(wr)), B::fset1(0.5f));
+  const vf rad = B::fsqrt(minus2_log_f<31, B>(u1s));
   // Angle (24 bits): bit 31 and bit 30 of wa are the signs of cos and sin, bit 29 swaps them,
   // bits 28..8 give phi = pi/2 r in (0, pi/4), r = (2m + 1) 2^-23. The 8 symmetries of the
   // octant map it onto the circle, so theta is uniform without any range reduction.
@@ -552,7 +581,7 @@ inline void box_muller_f(typename B::vi wr, typename B::vi wa, typename B::vf& z
 
 /// Box-Muller on double lanes: 64-bit radius word vr, angle word va -> (R cos, R sin).
 template <class B>
-inline void box_muller_d(typename B::vl vr, typename B::vl va, typename B::vd& z0,
+EIGEN_ALWAYS_INLINE void box_muller_d(typename B::vl vr, typename B::vl va, typename B::vd& z0,
                          typename B::vd& z1) {
   using vl = typename B::vl;
   using vd = typename B::vd;
@@ -612,7 +641,7 @@ inline constexpr std::uint32_t lane_index[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1
 
 /// Counters of the batch starting at block `first`, and round 1.
 template <class B, int L>
-inline void philox_start(const philox_consts<B>& k, std::uint64_t first, philox_batch<B, L>& s) {
+EIGEN_ALWAYS_INLINE void philox_start(const philox_consts<B>& k, std::uint64_t first, philox_batch<B, L>& s) {
   using vi = typename B::vi;
   constexpr int W = B::W;
   const auto lo32 = static_cast<std::uint32_t>(first);
@@ -649,7 +678,7 @@ inline void philox_start(const philox_consts<B>& k, std::uint64_t first, philox_
 
 /// Philox round r (r >= 1) on a batch.
 template <class B, int L>
-inline void philox_round(const noise_params& p, int r, philox_batch<B, L>& s) {
+EIGEN_ALWAYS_INLINE void philox_round(const noise_params& p, int r, philox_batch<B, L>& s) {
   using vi = typename B::vi;
   const vi k0 = B::set1(p.rk0[r]), k1 = B::set1(p.rk1[r]);
   for (int i = 0; i < L; ++i) {
@@ -666,19 +695,19 @@ inline void philox_round(const noise_params& p, int r, philox_batch<B, L>& s) {
 /// Output piece q (0 <= q < 2 L) of a finished batch: words 2h, 2h+1 (h = q % 2) of group
 /// i = q / 2, transformed and stored at `o` (the group's first element; word k at o + 16 k for
 /// float, o + 8 k for double).
-template <class T, noise_kind Kind, class B>
-inline void philox_emit_words(typename B::vi wa, typename B::vi wb, int h, T* o) {
+template <class T, noise_kind Kind, class B, class Sink>
+EIGEN_ALWAYS_INLINE void philox_emit_words(typename B::vi wa, typename B::vi wb, int h, T* o, const Sink& sink) {
   if constexpr (sizeof(T) == 4) {
     float* f = reinterpret_cast<float*>(o) + 32 * h;
     if constexpr (Kind == noise_kind::uniform) {
       const auto scale = B::fset1(5.9604644775390625e-08f), lo = B::fset1(2.98023223876953125e-08f);
-      B::fstore(f, B::fmax(B::fmul(B::cvt(B::template srli<8>(wa)), scale), lo));
-      B::fstore(f + 16, B::fmax(B::fmul(B::cvt(B::template srli<8>(wb)), scale), lo));
+      sink(f, B::fmax(B::fmul(B::cvt(B::template srli<8>(wa)), scale), lo));
+      sink(f + 16, B::fmax(B::fmul(B::cvt(B::template srli<8>(wb)), scale), lo));
     } else {
       typename B::vf z0, z1;
       box_muller_f<B>(wa, wb, z0, z1);
-      B::fstore(f, z0);
-      B::fstore(f + 16, z1);
+      sink(f, z0);
+      sink(f + 16, z1);
     }
   } else {
     // 64-bit lane m of a register = word k of blocks 2m, 2m+1 (low word first).
@@ -690,33 +719,33 @@ inline void philox_emit_words(typename B::vi wa, typename B::vi wb, int h, T* o)
       const auto u = [&](auto v) {
         return B::dmax(B::dsub(B::as_d(B::lor(B::template lsrli<12>(v), one)), B::dset1(1.0)), lo);
       };
-      B::dstore(d, u(a));
-      B::dstore(d + 8, u(b));
+      sink(d, u(a));
+      sink(d + 8, u(b));
     } else {
       typename B::vd z0, z1;
       box_muller_d<B>(a, b, z0, z1);
-      B::dstore(d, z0);
-      B::dstore(d + 8, z1);
+      sink(d, z0);
+      sink(d + 8, z1);
     }
   }
 }
 
-template <class T, noise_kind Kind, class B, int L>
-inline void philox_emit(const philox_batch<B, L>& s, int q, T* o) {
+template <class T, noise_kind Kind, class B, int L, class Sink>
+EIGEN_ALWAYS_INLINE void philox_emit(const philox_batch<B, L>& s, int q, T* o, const Sink& sink) {
   const int i = q / 2, h = q % 2;
-  philox_emit_words<T, Kind, B>(h ? s.x2[i] : s.x0[i], h ? s.x3[i] : s.x1[i], h, o);
+  philox_emit_words<T, Kind, B>(h ? s.x2[i] : s.x0[i], h ? s.x3[i] : s.x1[i], h, o, sink);
 }
 /// The same from words stored by philox_store (read back as memory operands: the registers
 /// stay free for the rounds of the next batch).
-template <class T, noise_kind Kind, class B, int L>
-inline void philox_emit(const std::uint32_t* words, int q, T* o) {
+template <class T, noise_kind Kind, class B, int L, class Sink>
+EIGEN_ALWAYS_INLINE void philox_emit(const std::uint32_t* words, int q, T* o, const Sink& sink) {
   constexpr int W = B::W;
   const int i = q / 2, h = q % 2;
   philox_emit_words<T, Kind, B>(B::load(words + ((2 * h) * L + i) * W),
-                                B::load(words + ((2 * h + 1) * L + i) * W), h, o);
+                                B::load(words + ((2 * h + 1) * L + i) * W), h, o, sink);
 }
 template <class B, int L>
-inline void philox_store(const philox_batch<B, L>& s, std::uint32_t* words) {
+EIGEN_ALWAYS_INLINE void philox_store(const philox_batch<B, L>& s, std::uint32_t* words) {
   constexpr int W = B::W;
   for (int i = 0; i < L; ++i) {
     B::store(words + (0 * L + i) * W, s.x0[i]);
@@ -740,26 +769,32 @@ struct noise_batching {
 /// `cur`. The rounds (integer multiplies, shuffles, xors) and the transform (floating-point
 /// log, sqrt, polynomials) are independent, so with one output piece after each round both
 /// kinds of SIMD units are busy at once instead of one after the other.
-template <class T, noise_kind Kind, class B, int L, class Dst>
-inline void noise_pipeline_step(const noise_params& p, const philox_consts<B>& k,
+template <class T, noise_kind Kind, class B, int L, class Dst, class Sink>
+EIGEN_ALWAYS_INLINE void noise_pipeline_step(const noise_params& p, const philox_consts<B>& k,
                                 const std::uint32_t* words, std::uint64_t next,
-                                philox_batch<B, L>& cur, const Dst& dst) {
+                                philox_batch<B, L>& cur, const Dst& dst, const Sink& sink) {
   philox_start<B, L>(k, next, cur);
-  philox_emit<T, Kind, B, L>(words, 0, dst(0));
+  philox_emit<T, Kind, B, L>(words, 0, dst(0), sink);
 #pragma GCC unroll 9
   for (int r = 1; r < 10; ++r) {
     philox_round<B, L>(p, r, cur);
-    if (r < 2 * L) philox_emit<T, Kind, B, L>(words, r, dst(r / 2));
+    if (r < 2 * L) philox_emit<T, Kind, B, L>(words, r, dst(r / 2), sink);
   }
 #pragma GCC unroll 16
-  for (int q = 10; q < 2 * L; ++q) philox_emit<T, Kind, B, L>(words, q, dst(q / 2));
+  for (int q = 10; q < 2 * L; ++q) philox_emit<T, Kind, B, L>(words, q, dst(q / 2), sink);
 }
 
 /// Fills out[0 .. n * chunk_elems<T>) with chunks chunk0 .. chunk0 + n - 1 of the noise of `p`,
 /// in batches of L register groups through the software pipeline of noise_pipeline_step.
-template <class T, noise_kind Kind, class B, int L>
-inline void noise_range_batches(const noise_params& p, std::uint64_t chunk0, std::uint64_t n, T* out) {
+// The batch loop is one function of its own, everything inside it inlined: inlined into a
+// caller's loop, the kernel (which needs the whole register file) would spill that loop's
+// values and its own, and past g++'s inlining budget its pieces would become calls.
+template <class T, noise_kind Kind, class B, int L, class Sink>
+EIGEN_DONT_INLINE void noise_range_batches(const noise_params& p, std::uint64_t chunk0, std::uint64_t n, T* out,
+                                const Sink& sink_) {
   constexpr int W = B::W;
+  // The sink's working copy lives in this frame (see store_sink::bind).
+  const auto sink = sink_.bind();
   constexpr int G = chunk_blocks / W;
   constexpr int E = chunk_elems<T>;
   const std::uint64_t groups = n * G;
@@ -781,24 +816,48 @@ inline void noise_range_batches(const noise_params& p, std::uint64_t chunk0, std
   for (std::uint64_t b = 1; b < batches; ++b) {
     philox_store<B, L>(cur, words);
     const std::uint64_t g0 = (b - 1) * L;
-    noise_pipeline_step<T, Kind, B, L>(p, k, words, first + b * L * W, cur,
-                                       [&](int i) { return dst(g0 + static_cast<std::uint64_t>(i)); });
+    noise_pipeline_step<T, Kind, B, L>(
+        p, k, words, first + b * L * W, cur, [&](int i) { return dst(g0 + static_cast<std::uint64_t>(i)); },
+        sink);
   }
   const std::uint64_t g0 = (batches - 1) * L;
 #pragma GCC unroll 16
-  for (int q = 0; q < 2 * L; ++q) philox_emit<T, Kind, B, L>(cur, q, dst(g0 + static_cast<std::uint64_t>(q / 2)));
+  for (int q = 0; q < 2 * L; ++q)
+    philox_emit<T, Kind, B, L>(cur, q, dst(g0 + static_cast<std::uint64_t>(q / 2)), sink);
 }
 
-template <class T, noise_kind Kind, class B = backend_native>
-inline void noise_range(const noise_params& p, std::uint64_t chunk0, std::uint64_t n, T* out) {
+/// Runs the kernel over chunks chunk0 .. chunk0 + n - 1 of the noise of `p`, whose elements
+/// belong at out[0 .. n * chunk_elems<T>): every register of output goes to sink(at, v), with
+/// `at` its place in out (or in a scratch buffer, for the dropped padding of a partial final
+/// batch). store_sink writes it there; the fused assignment of noise.hpp evaluates the
+/// caller's expression on it instead.
+template <class T, noise_kind Kind, class B = backend_native, class Sink>
+inline void noise_range_to(const noise_params& p, std::uint64_t chunk0, std::uint64_t n, T* out,
+                           const Sink& sink) {
   using batching = noise_batching<B>;
   if (n == 0) return;
   // Less than a batch (one chunk with AVX-512): no whole batch to waste on it.
   if (n < static_cast<std::uint64_t>(batching::chunks)) {
-    noise_range_batches<T, Kind, B, 1>(p, chunk0, n, out);
+    noise_range_batches<T, Kind, B, 1>(p, chunk0, n, out, sink);
   } else {
-    noise_range_batches<T, Kind, B, batching::L>(p, chunk0, n, out);
+    noise_range_batches<T, Kind, B, batching::L>(p, chunk0, n, out, sink);
   }
+}
+
+/// The plain sink: stores each register where it belongs. bind() gives the object the kernel
+/// calls: a sink whose state the kernel must own (a fused assignment's evaluator, whose fields
+/// would otherwise be reloaded after every store) builds it there.
+template <class B>
+struct store_sink {
+  store_sink bind() const { return *this; }
+  EIGEN_ALWAYS_INLINE void operator()(float* at, typename B::vf v) const { B::fstore(at, v); }
+  EIGEN_ALWAYS_INLINE void operator()(double* at, typename B::vd v) const { B::dstore(at, v); }
+};
+
+/// Fills out[0 .. n * chunk_elems<T>) with chunks chunk0 .. chunk0 + n - 1 of the noise of `p`.
+template <class T, noise_kind Kind, class B = backend_native>
+inline void noise_range(const noise_params& p, std::uint64_t chunk0, std::uint64_t n, T* out) {
+  noise_range_to<T, Kind, B>(p, chunk0, n, out, store_sink<B>{});
 }
 
 /// N chunks: out[0 .. N * chunk_elems<T>).

@@ -26,6 +26,22 @@
 
 namespace latent {
 
+namespace detail {
+/// The ULA update for either noise source (random/noise.hpp: given_noise, engine_noise).
+template <class DerivedX, class DerivedS, class DerivedO, class Noise>
+inline void langevin_update(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedS>& score,
+                            double tau, const Eigen::ArrayBase<DerivedO>& out, const Noise& noise) {
+  using S = scalar_t<DerivedX>;
+  constexpr const char* fn = "latent::langevin_step";
+  check_positive(fn, "tau", tau);
+  check_same_shape(fn, "x", x, "score", score);
+  noise.check(fn, x);
+  check_same_shape(fn, "x", x, "out", out);
+  const S a = S(tau), c = S(std::sqrt(2.0 * tau));
+  noise.assign(fn, out, [&](const auto& z) { return x.derived() + a * score.derived() + c * z; });
+}
+}  // namespace detail
+
 /// ULA step \f$x' = x + \tau s(x) + \sqrt{2\tau} z\f$ (Roberts & Tweedie 1996, eq. (2.4);
 /// Song & Ermon 2019, eq. (4) writes the same step with \f$\epsilon = 2\tau\f$).
 /// tau > 0 (checked). Writes out (may alias x).
@@ -33,20 +49,15 @@ template <class DerivedX, class DerivedS, class DerivedZ, class DerivedO>
 inline void langevin_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedS>& score,
                           double tau, const Eigen::ArrayBase<DerivedZ>& noise,
                           const Eigen::ArrayBase<DerivedO>& out) {
-  using S = scalar_t<DerivedX>;
-  constexpr const char* fn = "latent::langevin_step";
-  check_positive(fn, "tau", tau);
-  check_same_shape(fn, "x", x, "score", score);
-  check_same_shape(fn, "x", x, "noise", noise);
-  check_same_shape(fn, "x", x, "out", out);
-  latent::assign(out, x.derived() + S(tau) * score.derived() + S(std::sqrt(2.0 * tau)) * noise.derived());
+  detail::langevin_update(x, score, tau, out, detail::given_noise<DerivedZ>{noise.derived()});
 }
 
-/// ULA step with noise drawn from `engine`, fused into the same loop. Writes out.
+/// ULA step with noise drawn from `engine` (shaped like out), evaluated inside the noise
+/// kernel when x, score and out are plain contiguous arrays. Writes out (may alias x).
 template <class DerivedX, class DerivedS, class DerivedO>
 inline void langevin_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedS>& score,
                           double tau, const Eigen::ArrayBase<DerivedO>& out, philox4x32& engine) {
-  langevin_step(x, score, tau, detail::noise_like(x, engine), out);
+  detail::langevin_update(x, score, tau, out, detail::engine_noise{engine});
 }
 
 /// Runs `steps` ULA steps in place on x with a score callback score(x, out). Allocates one

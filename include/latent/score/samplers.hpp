@@ -142,6 +142,31 @@ inline void euler_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBa
   latent::assign(out, S(a) * x.derived() + S(1.0 - a) * denoised.derived());
 }
 
+namespace detail {
+/// The Euler ancestral update for either noise source (random/noise.hpp).
+template <class DerivedX, class DerivedD, class DerivedO, class Noise>
+inline void euler_ancestral_update(const Eigen::ArrayBase<DerivedX>& x,
+                                   const Eigen::ArrayBase<DerivedD>& denoised, double sigma,
+                                   double sigma_next, const Eigen::ArrayBase<DerivedO>& out,
+                                   double eta, double s_noise, const Noise& noise) {
+  using S = scalar_t<DerivedX>;
+  constexpr const char* fn = "latent::euler_ancestral_step";
+  check_positive(fn, "sigma", sigma);
+  check_nonnegative(fn, "s_noise", s_noise);
+  const ancestral_sigmas as = get_ancestral_step(sigma, sigma_next, eta);
+  check_same_shape(fn, "x", x, "denoised", denoised);
+  noise.check(fn, x);
+  check_same_shape(fn, "x", x, "out", out);
+  // x + (sigma_down - sigma) (x - D) / sigma = D + a (x - D), a = sigma_down / sigma: exactly D
+  // at sigma_down = 0, and one multiply fewer than a x + (1 - a) D (the multipliers bound the
+  // step when its noise is drawn in the same loop).
+  const S a = S(as.down / sigma), cz = S(s_noise * as.up);
+  noise.assign(fn, out, [&](const auto& z) {
+    return denoised.derived() + a * (x.derived() - denoised.derived()) + cz * z;
+  });
+}
+}  // namespace detail
+
 /// Euler ancestral step (k-diffusion sample_euler_ancestral): with (sigma_down, sigma_up) =
 /// get_ancestral_step(sigma, sigma_next, eta), \f$x' = x + (\sigma_{down} - \sigma)(x - D)/\sigma
 /// + S_{noise}\sigma_{up} z\f$. Writes out (may alias x).
@@ -151,28 +176,20 @@ inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
                                  double sigma_next, const Eigen::ArrayBase<DerivedZ>& noise,
                                  const Eigen::ArrayBase<DerivedO>& out, double eta = 1.0,
                                  double s_noise = 1.0) {
-  using S = scalar_t<DerivedX>;
-  constexpr const char* fn = "latent::euler_ancestral_step";
-  check_positive(fn, "sigma", sigma);
-  check_nonnegative(fn, "s_noise", s_noise);
-  const ancestral_sigmas as = get_ancestral_step(sigma, sigma_next, eta);
-  check_same_shape(fn, "x", x, "denoised", denoised);
-  check_same_shape(fn, "x", x, "noise", noise);
-  check_same_shape(fn, "x", x, "out", out);
-  const double a = as.down / sigma;
-  latent::assign(out, S(a) * x.derived() + S(1.0 - a) * denoised.derived() +
-                  S(s_noise * as.up) * noise.derived());
+  detail::euler_ancestral_update(x, denoised, sigma, sigma_next, out, eta, s_noise,
+                                 detail::given_noise<DerivedZ>{noise.derived()});
 }
 
-/// Euler ancestral step drawing its noise from `engine` (fused into the same loop).
-/// Writes out (may alias x).
+/// Euler ancestral step drawing its noise from `engine` (shaped like out), evaluated inside
+/// the noise kernel when x, denoised and out are plain contiguous arrays. Writes out (may
+/// alias x).
 template <class DerivedX, class DerivedD, class DerivedO>
 inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
                                  const Eigen::ArrayBase<DerivedD>& denoised, double sigma,
                                  double sigma_next, const Eigen::ArrayBase<DerivedO>& out, double eta,
                                  double s_noise, philox4x32& engine) {
-  euler_ancestral_step(x, denoised, sigma, sigma_next, detail::noise_like(x, engine), out, eta,
-                       s_noise);
+  detail::euler_ancestral_update(x, denoised, sigma, sigma_next, out, eta, s_noise,
+                                 detail::engine_noise{engine});
 }
 
 /// Euler ancestral step with eta = 1 and s_noise = 1, noise from `engine`. Writes out.
