@@ -125,8 +125,9 @@ inline void ddim_body(const char* fn, const noise_schedule& schedule, const ddim
   if (tr.threshold) check_threshold_scratch(fn, out.derived(), x, m_in);
   const auto& m = m_in.template cast<S>();
   if (k.std > 0) {
-    const auto& z = draw();
-    ddim_assign(schedule, o, t, k, tr, x, m, out, S(k.std) * z);
+    const S sd = S(k.std);
+    ddim_assign(schedule, o, t, k, tr, x, m, out,
+                make_noise_term(draw(), [sd](const auto& z) { return sd * z; }));
   } else {
     ddim_assign(schedule, o, t, k, tr, x, m, out, no_noise{});
   }
@@ -154,7 +155,7 @@ inline void ddim_step(const noise_schedule& schedule, const ddim_options& option
   check_same_shape(fn, "x_t", x_t, "noise", noise);
   diffusion_detail::ddim_body(fn, schedule, options, t, prev_t, x_t.derived(),
                               model_output.derived(), out, true,
-                              [&]() -> decltype(auto) { return noise.derived().template cast<S>(); });
+                              [&] { return detail::given_as<S>(noise); });
 }
 
 /// DDIM step drawing noise from the engine when eta > 0 (nothing is drawn when eta = 0).
@@ -166,7 +167,7 @@ inline void ddim_step(const noise_schedule& schedule, const ddim_options& option
                       const Eigen::ArrayBase<DerivedOut>& out, philox4x32& engine) {
   diffusion_detail::ddim_body("latent::ddim_step", schedule, options, t, prev_t, x_t.derived(),
                               model_output.derived(), out, true,
-                              [&] { return randn_like(out.derived(), engine); });
+                              [&] { return detail::engine_noise{engine}; });
 }
 
 /// Deterministic DDIM step (eta must be 0). Writes into `out`.
@@ -178,8 +179,12 @@ inline void ddim_step(const noise_schedule& schedule, const ddim_options& option
   using S = typename DerivedOut::Scalar;
   diffusion_detail::ddim_body("latent::ddim_step", schedule, options, t, prev_t, x_t.derived(),
                               model_output.derived(), out, false,
-                              [&]() { return Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic>::Zero(
-                                          out.rows(), out.cols()); });
+                              [&]() {
+                                // Never drawn (eta = 0 is checked); zeros, held by value.
+                                const auto zero = Eigen::Array<S, Eigen::Dynamic, Eigen::Dynamic>::Zero(
+                                    out.rows(), out.cols());
+                                return detail::given_noise<decltype(zero)>{zero};
+                              });
 }
 
 /// Deterministic DDIM inversion x_t -> x_{next_t}, next_t > t (Song et al. 2021, Sec. 4.3;

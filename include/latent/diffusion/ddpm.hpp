@@ -109,7 +109,8 @@ inline x0_transform ddpm_transform(const char* fn, const ddpm_options& o) {
   return tr;
 }
 
-/// Shared body of the fixed-variance DDPM steps; `draw` returns the noise expression.
+/// Shared body of the fixed-variance DDPM steps; `draw` returns the noise source
+/// (random/noise.hpp: given_noise or engine_noise).
 template <class DerivedX, class DerivedM, class DerivedOut, class Draw>
 inline void ddpm_fixed(const char* fn, const noise_schedule& schedule, const ddpm_options& o,
                        std::int64_t t, std::int64_t prev_t, const DerivedX& x,
@@ -125,8 +126,9 @@ inline void ddpm_fixed(const char* fn, const noise_schedule& schedule, const ddp
   if (tr.threshold) check_threshold_scratch(fn, out.derived(), x, m_in);
   const auto& m = m_in.template cast<S>();
   if (k.noise) {
-    const auto& z = draw();
-    assign_step(out, x, m, k.ax, k.am, k.k0, k.kx, 0.0, tr, S(k.std) * z);
+    const S sd = S(k.std);
+    assign_step(out, x, m, k.ax, k.am, k.k0, k.kx, 0.0, tr,
+                make_noise_term(draw(), [sd](const auto& z) { return sd * z; }));
   } else {
     assign_step(out, x, m, k.ax, k.am, k.k0, k.kx, 0.0, tr, no_noise{});
   }
@@ -155,14 +157,15 @@ inline void ddpm_learned(const char* fn, const noise_schedule& schedule, const d
     assign_step(out, x, m, k.ax, k.am, k.k0, k.kx, 0.0, tr, no_noise{});
     return;
   }
-  const auto& z = draw();
   if (o.variance == variance_type::learned) {
-    assign_step(out, x, m, k.ax, k.am, k.k0, k.kx, 0.0, tr, v.sqrt() * z);
+    assign_step(out, x, m, k.ax, k.am, k.k0, k.kx, 0.0, tr,
+                make_noise_term(draw(), [&v](const auto& z) { return v.sqrt() * z; }));
   } else {
     // exp(0.5 (frac max_log + (1 - frac) min_log)), frac = (v + 1) / 2
     const S c0 = S(0.5 * k.min_log + 0.25 * (k.max_log - k.min_log));
     const S c1 = S(0.25 * (k.max_log - k.min_log));
-    assign_step(out, x, m, k.ax, k.am, k.k0, k.kx, 0.0, tr, (c0 + c1 * v).exp() * z);
+    assign_step(out, x, m, k.ax, k.am, k.k0, k.kx, 0.0, tr,
+                make_noise_term(draw(), [&v, c0, c1](const auto& z) { return (c0 + c1 * v).exp() * z; }));
   }
 }
 
@@ -188,7 +191,7 @@ inline void ddpm_step(const noise_schedule& schedule, const ddpm_options& option
   check_same_shape(fn, "x_t", x_t, "noise", noise);
   diffusion_detail::ddpm_fixed(fn, schedule, options, t, prev_t, x_t.derived(),
                                model_output.derived(), out,
-                               [&]() -> decltype(auto) { return noise.derived().template cast<S>(); });
+                               [&] { return detail::given_as<S>(noise); });
 }
 
 /// DDPM step drawing its noise from the engine (no draw when prev_t = -1). Writes into `out`.
@@ -199,7 +202,7 @@ inline void ddpm_step(const noise_schedule& schedule, const ddpm_options& option
                       const Eigen::ArrayBase<DerivedOut>& out, philox4x32& engine) {
   diffusion_detail::ddpm_fixed("latent::ddpm_step", schedule, options, t, prev_t, x_t.derived(),
                                model_output.derived(), out,
-                               [&] { return randn_like(out.derived(), engine); });
+                               [&] { return detail::engine_noise{engine}; });
 }
 
 /// DDPM step with a learned variance (variance_type learned or learned_range):
@@ -217,7 +220,7 @@ inline void ddpm_step(const noise_schedule& schedule, const ddpm_options& option
   check_same_shape(fn, "x_t", x_t, "noise", noise);
   diffusion_detail::ddpm_learned(fn, schedule, options, t, prev_t, x_t.derived(),
                                  model_output.derived(), predicted_variance.derived(), out,
-                                 [&]() -> decltype(auto) { return noise.derived().template cast<S>(); });
+                                 [&] { return detail::given_as<S>(noise); });
 }
 
 /// DDPM step with a learned variance, noise from the engine. Writes into `out`.
@@ -229,7 +232,7 @@ inline void ddpm_step(const noise_schedule& schedule, const ddpm_options& option
                       const Eigen::ArrayBase<DerivedOut>& out, philox4x32& engine) {
   diffusion_detail::ddpm_learned("latent::ddpm_step", schedule, options, t, prev_t, x_t.derived(),
                                  model_output.derived(), predicted_variance.derived(), out,
-                                 [&] { return randn_like(out.derived(), engine); });
+                                 [&] { return detail::engine_noise{engine}; });
 }
 
 }  // namespace latent

@@ -24,6 +24,18 @@ namespace diffusion_detail {
 
 struct no_noise {};
 
+/// The noise term of a step: scale(z) for the noise z of `source` (a given_noise or an
+/// engine_noise of random/noise.hpp), e.g. sigma z or sqrt(v) z.
+template <class Source, class Scale>
+struct noise_term {
+  Source source;
+  Scale scale;
+};
+template <class Source, class Scale>
+inline noise_term<Source, Scale> make_noise_term(const Source& source, const Scale& scale) {
+  return {source, scale};
+}
+
 /// How x0_hat is post-processed before it enters the mean.
 struct x0_transform {
   bool clip = false;
@@ -130,13 +142,15 @@ struct scaled_pair {
 constexpr double huge_coefficient = 1e30;
 
 /// The clipped / thresholded form of assign_step (and its form for huge coefficients), computed
-/// in scalar C and stored as S.
-template <class C, class OutDerived, class X, class M, class NoiseTerm>
+/// in scalar C and stored as S. The element-wise forms go through the noise source's assign,
+/// like the plain step (fused with an engine); thresholding works column by column on the
+/// noise expression.
+template <class C, class OutDerived, class X, class M, class Noise>
 inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, double ax, double am,
                                double k0, double kx, double km, const x0_transform& tr,
-                               const NoiseTerm& noise_term, bool balanced) {
+                               const Noise& noise, bool balanced) {
   using S = typename OutDerived::Scalar;
-  constexpr bool has_noise = !std::is_same<NoiseTerm, no_noise>::value;
+  constexpr bool has_noise = !std::is_same<Noise, no_noise>::value;
   const auto& x = x_in.template cast<C>();
   const auto& m = m_in.template cast<C>();
   const scaled_pair p0(ax, am, balanced);
@@ -147,6 +161,13 @@ inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, do
   const C s0 = C(p0.s);
   if (tr.threshold) {
     if constexpr (bool(int(OutDerived::Flags) & Eigen::DirectAccessBit)) {
+      const auto noise_term = [&] {
+        if constexpr (has_noise) {
+          return noise.scale(noise.source.expr(out));
+        } else {
+          return no_noise{};
+        }
+      }();
       const Eigen::Index n = out.rows();
       for (Eigen::Index j = 0; j < out.cols(); ++j) {
         auto col = out.col(j);
@@ -171,7 +192,9 @@ inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, do
   const auto rest = C(pk.s) * (C(pk.px) * x + C(pk.pm) * m);
   const auto write = [&](const auto& x0_used) {
     if constexpr (has_noise) {
-      latent::assign(out, (C(k0) * x0_used + rest + noise_term.template cast<C>()).template cast<S>());
+      noise.source.assign("latent::randn_like", out, [&](const auto& z) {
+        return (C(k0) * x0_used + rest + noise.scale(z).template cast<C>()).template cast<S>();
+      });
     } else {
       latent::assign(out, (C(k0) * x0_used + rest).template cast<S>());
     }
@@ -184,15 +207,16 @@ inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, do
   }
 }
 
-/// out = k0 * g(ax x + am m) + kx x + km m + noise_term, as described at the top. All
-/// checks are done by the caller; this only writes.
-template <class OutDerived, class X, class M, class NoiseTerm>
+/// out = k0 * g(ax x + am m) + kx x + km m + noise, as described at the top, for a noise_term
+/// (or no_noise). All checks are done by the caller; this only writes. Without a transform the
+/// step is one assignment; with an engine it is evaluated inside the noise kernel.
+template <class OutDerived, class X, class M, class Noise>
 inline void assign_step(const Eigen::ArrayBase<OutDerived>& out_base, const X& x, const M& m,
                         double ax, double am, double k0, double kx, double km,
-                        const x0_transform& tr, const NoiseTerm& noise_term) {
+                        const x0_transform& tr, const Noise& noise) {
   using S = typename OutDerived::Scalar;
   OutDerived& out = const_cast<OutDerived&>(out_base.derived());
-  constexpr bool has_noise = !std::is_same<NoiseTerm, no_noise>::value;
+  constexpr bool has_noise = !std::is_same<Noise, no_noise>::value;
   // Coefficients beyond ~1e30 (1/sqrt(alpha_bar) or 1/sqrt(1 - alpha_bar) with alpha_bar or
   // 1 - alpha_bar below ~1e-60): in float they would be cast to +-inf or make ax x and am m
   // overflow separately (x0_hat = inf - inf = NaN); in either precision, folding them with the
@@ -207,9 +231,9 @@ inline void assign_step(const Eigen::ArrayBase<OutDerived>& out_base, const X& x
     if (huge) {
       // float is computed in double; double and AutoDiffScalar in their own scalar.
       using C = std::conditional_t<std::is_same<S, float>::value, double, S>;
-      assign_transformed<C>(out, x, m, ax, am, k0, kx, km, tr, noise_term, true);
+      assign_transformed<C>(out, x, m, ax, am, k0, kx, km, tr, noise, true);
     } else {
-      assign_transformed<S>(out, x, m, ax, am, k0, kx, km, tr, noise_term, false);
+      assign_transformed<S>(out, x, m, ax, am, k0, kx, km, tr, noise, false);
     }
     return;
   }
@@ -217,7 +241,8 @@ inline void assign_step(const Eigen::ArrayBase<OutDerived>& out_base, const X& x
   const double cxd = k0 * ax + kx, cmd = k0 * am + km;
   const S cx = S(cxd), cm = S(cmd);
   if constexpr (has_noise) {
-    latent::assign(out, cx * x + cm * m + noise_term);
+    noise.source.assign("latent::randn_like", out,
+                        [&](const auto& z) { return cx * x + cm * m + noise.scale(z); });
   } else {
     latent::assign(out, cx * x + cm * m);
   }

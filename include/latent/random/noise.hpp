@@ -344,9 +344,6 @@ struct fused_sink {
     return {Eigen::internal::evaluator<Expr>(expr), feed, out, begin, end};
   }
 };
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 /// Evaluates out[c0 E, c1 E) (E = chunk_elems<T>) of `make(noise)` inside the noise kernel:
 /// each register of noise goes through the feed into the expression's packet at the same index
@@ -366,12 +363,25 @@ inline void fused_noise_span(const noise_params& p, const Feed& shape, T* out, E
   noise_range_to<T, Kind>(p, static_cast<std::uint64_t>(c0), static_cast<std::uint64_t>(c1 - c0),
                           out + c0 * E, sink);
   if (tail && c1 * E < n) {
+    // The final partial chunk: whole packets, then single elements, as Eigen's own loop does
+    // for an aligned output (a compiler may fuse multiply-adds differently in the two forms).
     noise_chunk<T, Kind>(p, static_cast<std::uint64_t>(c1), feed);
     const auto bound = sink.bind();
-    for (Eigen::Index i = c1 * E; i < n; ++i) out[i] = bound.ev.coeff(i);
+    const Eigen::Index i0 = c1 * E, left = n - i0;  // 0 < left < E
+    Eigen::Index k = 0;
+    if constexpr (decltype(bound)::packets) {
+      using Packet = typename Eigen::internal::packet_traits<T>::type;
+      constexpr Eigen::Index P = decltype(bound)::P;
+      for (; k + P <= left; k += P)
+        Eigen::internal::pstoreu(out + i0 + k, bound.ev.template packet<Eigen::Unaligned, Packet>(i0 + k));
+    }
+    for (; k < left && k < E; ++k) out[i0 + k] = bound.ev.coeff(i0 + k);
   }
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif  // LATENT_NOISE_FUSED
 
 /// `out = make(noise)`, noise shaped and ordered like `out` from `engine`; the same values as
@@ -416,24 +426,46 @@ inline void assign_with_noise(const char* function, const Eigen::DenseBase<Deriv
 }
 
 /// Noise sources, so that a step with a noise argument and its engine overload share one body:
-/// assign(function, out, make) evaluates out = make(noise).
-template <class DerivedZ>
+///  - check(function, x): the noise has x's shape (given noise only);
+///  - assign(function, out, make): out = make(noise);
+///  - expr(out): the noise as an expression shaped like out (an engine reserves its range here).
+/// An engine source draws nothing until assign or expr is called.
+template <class Z>
 struct given_noise {
-  const DerivedZ& z;
+  Z z;  // the caller's noise: a reference to it, or a cast expression of it
   template <class DerivedX>
   void check(const char* function, const Eigen::DenseBase<DerivedX>& x) const {
     check_same_shape(function, "x", x, "noise", z);
+  }
+  template <class DerivedOut>
+  const std::decay_t<Z>& expr(const Eigen::DenseBase<DerivedOut>&) const {
+    return z;
   }
   template <class DerivedOut, class Make>
   void assign(const char*, const Eigen::DenseBase<DerivedOut>& out, const Make& make) const {
     latent::assign(out, make(z));
   }
 };
+/// A given_noise holding a reference to `z` (the caller's array or expression).
+template <class Derived>
+inline given_noise<const Derived&> given(const Eigen::DenseBase<Derived>& z) {
+  return {z.derived()};
+}
+/// A given_noise of `z` cast to the scalar S (a reference to z when it already has it).
+template <class S, class Derived>
+inline auto given_as(const Eigen::DenseBase<Derived>& z) {
+  using Z = decltype(z.derived().template cast<S>());
+  return given_noise<Z>{z.derived().template cast<S>()};
+}
 /// Standard normals from an engine, fused into the assignment (assign_with_noise).
 struct engine_noise {
   philox4x32& engine;
   template <class DerivedX>
   void check(const char*, const Eigen::DenseBase<DerivedX>&) const {}
+  template <class DerivedOut>
+  auto expr(const Eigen::DenseBase<DerivedOut>& out) const {
+    return randn_like(out.derived(), engine);
+  }
   template <class DerivedOut, class Make>
   void assign(const char* function, const Eigen::DenseBase<DerivedOut>& out, const Make& make) const {
     assign_with_noise<noise_kind::normal>(function, out, engine, make);

@@ -49,7 +49,7 @@ template <class DerivedX, class DerivedS, class DerivedZ, class DerivedO>
 inline void langevin_step(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedS>& score,
                           double tau, const Eigen::ArrayBase<DerivedZ>& noise,
                           const Eigen::ArrayBase<DerivedO>& out) {
-  detail::langevin_update(x, score, tau, out, detail::given_noise<DerivedZ>{noise.derived()});
+  detail::langevin_update(x, score, tau, out, detail::given(noise));
 }
 
 /// ULA step with noise drawn from `engine` (shaped like out), evaluated inside the noise

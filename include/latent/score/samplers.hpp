@@ -177,7 +177,7 @@ inline void euler_ancestral_step(const Eigen::ArrayBase<DerivedX>& x,
                                  const Eigen::ArrayBase<DerivedO>& out, double eta = 1.0,
                                  double s_noise = 1.0) {
   detail::euler_ancestral_update(x, denoised, sigma, sigma_next, out, eta, s_noise,
-                                 detail::given_noise<DerivedZ>{noise.derived()});
+                                 detail::given(noise));
 }
 
 /// Euler ancestral step drawing its noise from `engine` (shaped like out), evaluated inside
