@@ -512,7 +512,10 @@ EIGEN_ALWAYS_INLINE typename B::vf minus2_log_f(typename B::vf us) {
   pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[0]));
   // -2 (f^3 P(f) + k ln2_lo - f^2/2 + f + k ln2_hi), small terms first.
   vf y = B::fmadd(B::fmul(f2, f), pp, B::fmul(dk, B::fset1(-2 * kc::fln2_lo)));
-  y = B::fmadd(f, f, y);  // f^2 + y: f^2 is never an operand of an addition (see minus2_log_d)
+  // f2 + y: f2 is also an operand of a multiply (f2 f above), so no compiler contracts it
+  // into this addition (g++ contracts a product only when all its uses are additions; clang++
+  // only within one statement); the addition stays off the multiplier pipes.
+  y = B::fadd(f2, y);
   y = B::fsub(y, B::fadd(f, f));
   return B::fmadd(dk, B::fset1(-2 * kc::fln2_hi), y);
 }
