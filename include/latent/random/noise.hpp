@@ -384,13 +384,15 @@ inline void fused_noise_span(const noise_params& p, const Feed& shape, T* out, E
 #endif
 #endif  // LATENT_NOISE_FUSED
 
-/// `out = make(noise)`, noise shaped and ordered like `out` from `engine`; the same values as
-/// latent::assign(out, make(randn_like(out, engine))) (for Kind normal) and the same counter
-/// range reserved. When out is a contiguous float/double array and make(noise) allows linear
-/// access, the expression is evaluated inside the noise kernel (fused_noise_span; in parallel
-/// under OpenMP as latent::assign); otherwise through the noise expression's cache. `make` is
-/// called with a noise expression and returns the expression to assign; it must be element-wise
-/// in the noise. Allocates nothing.
+/// `out = make(noise)`, noise shaped and ordered like `out` from `engine`: the same noise and
+/// the same counter range as latent::assign(out, make(randn_like(out, engine))) (for Kind
+/// normal), and the same results wherever the compiler evaluates the two compiled copies of
+/// make's expression alike (bit for bit without multiply-add contraction; docs/random.md). When
+/// out is a contiguous float/double array and make(noise) allows linear access, the expression
+/// is evaluated inside the noise kernel (fused_noise_span; in parallel under OpenMP above
+/// latent::parallel_threshold); otherwise through the noise expression's cache. `make` is
+/// called with a noise expression and returns the expression to assign, element-wise in the
+/// noise. Allocates nothing.
 template <noise_kind Kind, class DerivedOut, class Make>
 inline void assign_with_noise(const char* function, const Eigen::DenseBase<DerivedOut>& out_,
                               philox4x32& engine, const Make& make) {
