@@ -142,9 +142,8 @@ struct scaled_pair {
 constexpr double huge_coefficient = 1e30;
 
 /// The clipped / thresholded form of assign_step (and its form for huge coefficients), computed
-/// in scalar C and stored as S. The element-wise forms go through the noise source's assign,
-/// like the plain step (fused with an engine); thresholding works column by column on the
-/// noise expression.
+/// in scalar C and stored as S, on the noise expression of the source (thresholding column by
+/// column).
 template <class C, class OutDerived, class X, class M, class Noise>
 inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, double ax, double am,
                                double k0, double kx, double km, const x0_transform& tr,
@@ -192,9 +191,10 @@ inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, do
   const auto rest = C(pk.s) * (C(pk.px) * x + C(pk.pm) * m);
   const auto write = [&](const auto& x0_used) {
     if constexpr (has_noise) {
-      noise.source.assign("latent::randn_like", out, [&](const auto& z) {
-        return (C(k0) * x0_used + rest + noise.scale(z).template cast<C>()).template cast<S>();
-      });
+      // Through the noise expression, not inside the kernel: these forms are rare, and each
+      // fused kernel is a large instantiation (compile time).
+      const auto& z = noise.source.expr(out);
+      latent::assign(out, (C(k0) * x0_used + rest + noise.scale(z).template cast<C>()).template cast<S>());
     } else {
       latent::assign(out, (C(k0) * x0_used + rest).template cast<S>());
     }
