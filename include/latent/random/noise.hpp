@@ -308,7 +308,7 @@ struct fused_sink_bound {
   T* begin;  // the run this kernel call writes: [begin, end)
   T* end;
   template <class V>
-  EIGEN_ALWAYS_INLINE void operator()(T* at, V v) const {
+  LATENT_KERNEL_INLINE void operator()(T* at, V v) const {
     const auto a = reinterpret_cast<std::uintptr_t>(at);
     if (a < reinterpret_cast<std::uintptr_t>(begin) || a >= reinterpret_cast<std::uintptr_t>(end)) return;
     const Eigen::Index i = at - out;
