@@ -158,15 +158,16 @@ inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, do
   ax = p0.px;
   am = p0.pm;
   const C s0 = C(p0.s);
+  // The noise term as an expression (an engine reserves its range here, before any write).
+  const auto noise_term = [&] {
+    if constexpr (has_noise) {
+      return noise.scale(noise.source.expr(out));
+    } else {
+      return no_noise{};
+    }
+  }();
   if (tr.threshold) {
     if constexpr (bool(int(OutDerived::Flags) & Eigen::DirectAccessBit)) {
-      const auto noise_term = [&] {
-        if constexpr (has_noise) {
-          return noise.scale(noise.source.expr(out));
-        } else {
-          return no_noise{};
-        }
-      }();
       const Eigen::Index n = out.rows();
       for (Eigen::Index j = 0; j < out.cols(); ++j) {
         auto col = out.col(j);
@@ -193,8 +194,7 @@ inline void assign_transformed(OutDerived& out, const X& x_in, const M& m_in, do
     if constexpr (has_noise) {
       // Through the noise expression, not inside the kernel: these forms are rare, and each
       // fused kernel is a large instantiation (compile time).
-      const auto& z = noise.source.expr(out);
-      latent::assign(out, (C(k0) * x0_used + rest + noise.scale(z).template cast<C>()).template cast<S>());
+      latent::assign(out, (C(k0) * x0_used + rest + noise_term.template cast<C>()).template cast<S>());
     } else {
       latent::assign(out, (C(k0) * x0_used + rest).template cast<S>());
     }

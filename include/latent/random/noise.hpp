@@ -408,8 +408,6 @@ inline void assign_with_noise(const char* function, const Eigen::DenseBase<Deriv
     using Expr = std::decay_t<decltype(make(std::declval<const Feed&>()))>;
     if constexpr ((Eigen::internal::evaluator<Expr>::Flags & Eigen::LinearAccessBit) != 0) {
       if (is_contiguous(out)) {
-        check_noise_shape(function, out.rows(), out.cols(), Plain::RowsAtCompileTime,
-                          Plain::ColsAtCompileTime);
         const Eigen::Index n = out.size();
         const noise_params p(engine.seed(), engine.stream(), engine.reserve(blocks_for<T>(n)));
         const Feed shape(out.rows(), out.cols(),
