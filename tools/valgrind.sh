@@ -5,7 +5,10 @@
 # its SIMD kernels, Gaussian distributions and KLs, DDPM/DDIM steps, sigma-space samplers,
 # Langevin/MALA, the VQ lookup (blocked GEMM, workspace), and the reliability suites.
 #
-# Usage: tools/valgrind.sh [-b BUILD_DIR] [-j JOBS] [test_target...]   (-j: tests side by side)
+# Usage: tools/valgrind.sh [-b BUILD_DIR] [-j JOBS] [test...]   (-j: tests side by side)
+# A test is named as CTest names it, <folder>/<file> (tests/<folder>/<file>.test.cpp): with
+# LATENT_TEST_UNITY (the default) the folder's executable runs that file's cases, otherwise
+# the file's own executable.
 # SIMD note: valgrind does not emulate AVX-512; the build uses -march=x86-64-v3 (AVX2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,9 +26,8 @@ done
 shift $((OPTIND - 1))
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(test_core_math test_random_noise test_distributions_diag_gaussian
-           test_diffusion_ddpm test_score_samplers test_score_langevin test_quantize_nearest
-           test_reliability_strong_guarantee test_reliability_reproducibility)
+  targets=(core/math random/noise distributions/diag_gaussian diffusion/ddpm score/samplers
+           score/langevin quantize/nearest reliability/strong_guarantee reliability/reproducibility)
 fi
 command -v valgrind >/dev/null || { echo "valgrind is not installed"; exit 2; }
 if [[ ! -f $build/CMakeCache.txt ]]; then
@@ -33,17 +35,27 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
     -DLATENT_ARCH_FLAGS="-march=x86-64-v3" \
     -DLATENT_PACKAGING_TESTS=OFF -DLATENT_BUILD_BENCHMARKS=OFF -DLATENT_BUILD_EXAMPLES=OFF >/dev/null
 fi
-cmake --build "$build" --target "${targets[@]}" -j2 >/dev/null
+unity=1
+grep -q '^LATENT_TEST_UNITY:BOOL=OFF' "$build/CMakeCache.txt" && unity=0
+exe_target() {  # exe_target folder/file: the executable holding that file's tests
+  if [[ $unity == 1 ]]; then echo "test_${1%%/*}"; else echo "test_${1//\//_}"; fi
+}
+build_targets=()
+for t in "${targets[@]}"; do build_targets+=("$(exe_target "$t")"); done
+cmake --build "$build" --target "${build_targets[@]}" -j2 >/dev/null
 mkdir -p "$build/valgrind-logs"
-run_one() {  # run_one TARGET: memcheck of one test executable; prints one line
+run_one() {  # run_one folder/file: memcheck of that file's tests; prints one line
   local t=$1
-  local log=$build/valgrind-logs/$t.log
+  local log=$build/valgrind-logs/${t//\//_}.log
   local exe
-  exe=$(find "$build/tests" -maxdepth 1 -name "$t" -type f | head -1)
-  local args=()
+  exe=$(find "$build/tests" -maxdepth 1 -name "$(exe_target "$t")" -type f | head -1)
+  local spec=""
+  [[ $unity == 1 ]] && spec="[#${t##*/}.test]~[.]"
   # valgrind computes x87 long double at 64-bit precision, so the long-double Box-Muller
   # reference of this one test is wrong under valgrind (an emulation artifact, not memory).
-  [[ $t == test_random_noise ]] && args=('~normals are within 3 ulp of exact Box-Muller on the same bits*')
+  [[ $t == random/noise ]] && spec="$spec~*3 ulp of exact Box-Muller*"
+  local args=()
+  [[ -n $spec ]] && args=(-# "$spec")
   if valgrind --tool=memcheck --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
       --track-origins=yes "$exe" "${args[@]}" >"$log" 2>&1; then
     echo "$t: clean ($(grep -m1 'ERROR SUMMARY' "$log" | sed 's/==[0-9]*== //'))"

@@ -338,7 +338,7 @@ TEST_CASE("second-order samplers reach a given error in fewer steps than Euler",
 }
 
 // Prints the error-versus-steps table of docs/score.md:
-//   ./test_score_samplers "[.table]"
+//   ./build/tests/test_score "[.table]"   (test_score_samplers with LATENT_TEST_UNITY=OFF)
 TEST_CASE("error-versus-steps table", "[.table]") {
   const error_table t = make_error_table(2000);
   std::printf("| steps N | Euler (NFE = N) | Heun (NFE = 2N-1) | DPM-Solver++(2M) (NFE = N) |\n");
