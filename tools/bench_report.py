@@ -14,7 +14,9 @@ Conventions (bench/README.md):
     bench/peers_small.py), reported in ns per call = 64 x ns per element;
   * thread scaling: ops <op>_1t and <op>_2t (bench/threads.bench.cpp, built with OpenMP, wall
     time, repetitions: the fastest is kept);
-  * repeated runs of one benchmark keep the fastest.
+  * every latent benchmark runs --repetitions times (3 by default, --min-time seconds each) and
+    the fastest repetition is kept, as every peer script keeps the fastest of its repeated
+    batches of calls (3 or more): the same statistic on both sides.
 The report joins them on (op, dtype, n): ours, each peer, the ratio peer/ours, and the
 fraction of the floor (floor ns / our ns: 1.0 means running at memory speed). The raw
 results are saved in <build>/bench_report.json; `--from-json <that file>` re-renders the
@@ -124,7 +126,7 @@ def parse_name(name):
     return m.group(1), m.group(2), int(m.group(3))
 
 
-def run_ours(build, min_time, only, wall=None):
+def run_ours(build, min_time, repetitions, only, wall=None):
     """{(op, dtype, n): ns per element}, the fastest of any repetitions. `wall` (a dict) gets
     {(op, dtype, n): (real ns per call, cpu ns per call)} of every benchmark."""
     rows = {}
@@ -141,7 +143,9 @@ def run_ours(build, min_time, only, wall=None):
         # On a shared machine spinning OpenMP workers steal the cores they wait for; the
         # threads benchmark sleeps instead (stated in the report).
         env.setdefault("OMP_WAIT_POLICY", "passive")
-        out = run([exe, "--benchmark_format=json", f"--benchmark_min_time={min_time}"], env=env)
+        # Benchmarks that set their own repetitions (the threads benchmark) keep them.
+        out = run([exe, "--benchmark_format=json", f"--benchmark_min_time={min_time}",
+                   f"--benchmark_repetitions={repetitions}"], env=env)
         scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
         for b in json.loads(out)["benchmarks"]:
             if b.get("run_type") == "aggregate" or b.get("error_occurred"):
@@ -290,7 +294,8 @@ def render(data, out_path):
              f"{meta['load_end']}",
              "- Times are CPU time per call of the measuring thread (Google Benchmark's CPU "
              "column; process CPU time for the Python peers), so that other work on a shared "
-             "machine inflates neither side; the threads section uses wall time.", "",
+             "machine inflates neither side; the threads section uses wall time. Each side keeps "
+             "its fastest repetition (latent: 3 of at least 0.1 s each; the peers: 3 or more batches of calls).", "",
              "Columns: ns per element for latent and each peer; **×** is peer time / latent time "
              "(higher is better for latent); **floor** is the same-run memory-bandwidth floor for the "
              "bytes the op must move (bench/floor.bench.cpp), and **of floor** is floor / latent "
@@ -437,7 +442,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "performance.md"))
-    ap.add_argument("--min-time", default="0.2")
+    ap.add_argument("--min-time", default="0.1", help="seconds per repetition of a benchmark")
+    ap.add_argument("--repetitions", default=3, type=int,
+                    help="repetitions of every latent benchmark; the fastest is kept")
     ap.add_argument("--only", nargs="*", help="run only executables/scripts whose names contain these")
     ap.add_argument("--from-json", help="re-render the report from the results a previous run saved "
                                         "(<build>/bench_report.json), e.g. after editing "
@@ -452,7 +459,7 @@ def main():
     python = peer_python()
     load_start = load_average()
     wall = {}
-    ours = run_ours(a.build, a.min_time, a.only, wall)
+    ours = run_ours(a.build, a.min_time, a.repetitions, a.only, wall)
     peers = run_peers(a.only, python)
     cxx, flags = compiler_info(a.build)
     try:
