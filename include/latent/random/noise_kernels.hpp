@@ -510,7 +510,7 @@ struct transform_ops<backend_avx512> {
 /// with rounding, so this is bit for bit -2 times the plain evaluation, one multiply cheaper.
 /// The polynomial is evaluated by Estrin's scheme (pairs, then f^2, then f^4): its dependency
 /// chain is 3 multiply-adds instead of Horner's 7, and the radius chain (log, sqrt) is what
-/// keeps the kernel's out-of-order window full; 6-11 % faster than Horner for 16K normals,
+/// keeps the kernel's out-of-order window full; 4-11 % faster than Horner for 16K normals,
 /// as accurate (radius within 1 ulp of sqrt(-2 log u) for every float u, checked for all 2^31
 /// inputs, with 13.2 % of them at 1 ulp either way). The summation keeps small terms first:
 /// (f^3 P + (k ln2_lo + f^2)) - 2 f, then + k ln2_hi (exact product).
