@@ -81,15 +81,33 @@ def load_average():
         return "unknown"
 
 
+# x86 (vendor, family) -> microarchitecture, where the family alone or with the AVX-512 flag
+# tells it; the report prints family and model in any case.
+UARCH = {("AuthenticAMD", 23, False): "Zen / Zen 2",
+         ("AuthenticAMD", 25, False): "Zen 3",
+         ("AuthenticAMD", 25, True): "Zen 4: 512-bit operations run as two 256-bit halves",
+         ("AuthenticAMD", 26, True): "Zen 5"}
+
+
 def cpu_model():
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break  # the first processor is enough
+                k, _, v = line.partition(":")
+                fields[k.strip()] = v.strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    name = fields.get("model name") or platform.processor() or "unknown"
+    if "cpu family" not in fields:
+        return name
+    vendor, family, model = fields.get("vendor_id", ""), int(fields["cpu family"]), int(fields.get("model", "0"))
+    avx512 = "avx512f" in fields.get("flags", "").split()
+    desc = f"{name} (x86-64 family {family}, model {model}; AVX-512: {'yes' if avx512 else 'no'}"
+    uarch = UARCH.get((vendor, family, avx512))
+    return desc + (f"; {uarch})" if uarch else ")")
 
 
 def eigen_version():
@@ -120,10 +138,11 @@ def compiler_info(build):
 
 
 def parse_name(name):
-    m = re.match(r"^([A-Za-z0-9_]+)/(float|double)/(\d+)", name)
+    """(op, dtype, n); n = 0 for a benchmark without a size (simd_fma_rate)."""
+    m = re.match(r"^([A-Za-z0-9_]+)/(float|double)(?:/(\d+))?(?:_|$|/)", name)
     if not m:
         return None
-    return m.group(1), m.group(2), int(m.group(3))
+    return m.group(1), m.group(2), int(m.group(3) or 0)
 
 
 def run_ours(build, min_time, repetitions, only, wall=None):
@@ -278,6 +297,17 @@ def op_sort_key(k):
     return (k[1] != "float", k[2])
 
 
+def vector_rate_lines(ours):
+    """The header line of the machine's measured vector multiply-add rate (simd_fma_rate)."""
+    f, d = ours.get(("simd_fma_rate", "float", 0)), ours.get(("simd_fma_rate", "double", 0))
+    if not f:
+        return []
+    line = f"- Vector multiply-add rate (bench_floor simd_fma_rate): {1 / f:.1f} float lanes per ns"
+    if d:
+        line += f", {1 / d:.1f} double lanes per ns"
+    return [line + " (the noise kernels are bound by vector arithmetic; docs/performance_notes.md)"]
+
+
 def render(data, out_path):
     ours, peers, wall, meta = data["ours"], data["peers"], data["wall"], data["meta"]
     floors = {k: v for k, v in ours.items() if k[0].startswith("floor_")}
@@ -287,6 +317,7 @@ def render(data, out_path):
              "(bench/peers_*.py), measured in the same run, one thread each unless stated. "
              "Conventions: bench/README.md.", "",
              f"- CPU: {meta['cpu']} ({meta['cores']} logical cores)",
+             *vector_rate_lines(ours),
              f"- Compiler: {meta['cxx']}; flags: `{meta['flags']}`",
              f"- Eigen {meta['eigen']}; Python {meta['python']}",
              f"- Peers: {meta['peers']}",
@@ -395,7 +426,7 @@ def render(data, out_path):
         table(lines, hdr, rows)
 
     # Everything else: helper variants and floors, one row per (op, dtype).
-    other = sorted({(k[0], k[1]) for k in ours if k[0] not in OPS and not k[0].endswith("_call64")
+    other = sorted({(k[0], k[1]) for k in ours if k[0] not in OPS and k[2] != 0 and not k[0].endswith("_call64")
                     and not re.search(r"_[12]t$", k[0])}, key=lambda k: (k[0], k[1] != "float"))
     if other:
         osizes = sorted({k[2] for k in ours if (k[0], k[1]) in set(other)})
