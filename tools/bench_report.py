@@ -84,7 +84,7 @@ def load_average():
 # x86 (vendor, family) -> microarchitecture, where the family alone or with the AVX-512 flag
 # tells it; the report prints family and model in any case.
 UARCH = {("AuthenticAMD", 23, False): "Zen / Zen 2",
-         ("AuthenticAMD", 25, False): "Zen 3",
+         ("AuthenticAMD", 25, False): "Zen 3, or a Zen 4 whose AVX-512 is not exposed",
          ("AuthenticAMD", 25, True): "Zen 4: 512-bit operations run as two 256-bit halves",
          ("AuthenticAMD", 26, True): "Zen 5"}
 
